@@ -1,0 +1,172 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * master_conf.c -- load and check tern.conf and services.conf together.
+ *
+ * Process:  master (start-up and reload), ternctl check.
+ * Input:    the administrator's files; every problem is reported, with
+ *           file, line and parameter or service.
+ * Failure:  returns a count; the caller decides (start-up: exit; reload:
+ *           keep the running configuration).
+ */
+#include "config.h"
+
+#include <grp.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "priv.h"
+
+struct report_ctx {
+	master_report_fn report;
+	void		*arg;
+	int		 errors;
+};
+
+static void
+say(struct report_ctx *rc, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(struct report_ctx *rc, bool error, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (error)
+		rc->errors++;
+	if (rc->report != NULL)
+		rc->report(rc->arg, error, msg);
+}
+
+static void
+conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
+    const char *param, const char *msg)
+{
+	struct report_ctx *rc = arg;
+	char where[1100];
+
+	if (file != NULL)
+		snprintf(where, sizeof(where), "%s:%u: ", file, line);
+	else
+		where[0] = '\0';
+	say(rc, sev == CONF_ERROR, "%s%s%s%s", where, param ? param : "",
+	    param ? ": " : "", msg);
+}
+
+static void
+services_diag(void *arg, const char *file, unsigned line,
+    const char *service, const char *msg)
+{
+	struct report_ctx *rc = arg;
+
+	say(rc, true, "%s:%u: %s%s%s%s", file, line,
+	    service ? "service " : "", service ? service : "",
+	    service ? ": " : "", msg);
+}
+
+static int
+copy_path(struct report_ctx *rc, const struct conf *c, const char *name,
+    char *dst, size_t sz)
+{
+	if (strlcpy(dst, conf_str(c, name), sz) >= sz) {
+		say(rc, true, "%s: path too long", name);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+lookup_users(struct report_ctx *rc, struct master_config *mc)
+{
+	const char *owner, *group, *err;
+	struct priv_user u;
+	struct group *gr;
+
+	owner = conf_str(mc->conf, "mail_owner");
+	if (priv_lookup(owner, &u, &err) == -1)
+		say(rc, true, "mail_owner %s: %s; create it with: useradd "
+		    "--system --user-group --home-dir %s --no-create-home "
+		    "--shell /usr/sbin/nologin %s", owner, err, mc->queue_dir,
+		    owner);
+	else {
+		mc->mail_uid = u.uid;
+		mc->mail_gid = u.gid;
+	}
+	group = conf_str(mc->conf, "setgid_group");
+	if ((gr = getgrnam(group)) == NULL)
+		say(rc, false, "setgid_group %s does not exist: public/ stays "
+		    "closed to local users; create it with: groupadd --system "
+		    "%s", group, group);
+	else if (gr->gr_gid == 0)
+		say(rc, true, "setgid_group %s has gid 0", group);
+	else
+		mc->setgid_gid = gr->gr_gid;
+}
+
+int
+master_config_load(const char *dir, bool as_root, struct master_config *mc,
+    master_report_fn report, void *arg)
+{
+	struct report_ctx rc = { report, arg, 0 };
+	char path[1100];
+	size_t i;
+
+	memset(mc, 0, sizeof(*mc));
+	mc->mail_uid = (uid_t)-1;
+	mc->mail_gid = (gid_t)-1;
+	mc->setgid_gid = (gid_t)-1;
+	if (strlcpy(mc->config_dir, dir, sizeof(mc->config_dir)) >=
+	    sizeof(mc->config_dir)) {
+		say(&rc, true, "config directory name too long");
+		return rc.errors;
+	}
+
+	mc->conf = conf_new(conf_diag, &rc);
+	snprintf(path, sizeof(path), "%s/tern.conf", dir);
+	/*
+	 * Go on after errors: conf_finish() leaves defaults in place of bad
+	 * values, so that services.conf is checked too and every problem is
+	 * reported at once.
+	 */
+	if (conf_load(mc->conf, path) == -1 && rc.errors == 0)
+		rc.errors++;
+	conf_finish(mc->conf);
+	copy_path(&rc, mc->conf, "queue_directory", mc->queue_dir,
+	    sizeof(mc->queue_dir));
+	copy_path(&rc, mc->conf, "daemon_directory", mc->daemon_dir,
+	    sizeof(mc->daemon_dir));
+
+	snprintf(path, sizeof(path), "%s/services.conf", dir);
+	services_load(path, &mc->services, services_diag, &rc);
+
+	for (i = 0; i < mc->services.n; i++) {
+		const struct service_def *d = &mc->services.defs[i];
+		unsigned limit = d->maxproc ? d->maxproc :
+		    (unsigned)conf_int(mc->conf, "default_process_limit");
+
+		if (d->prefork > limit)
+			say(&rc, true, "%s:%u: service %s: prefork %u is above "
+			    "the process limit %u", path, d->line, d->name,
+			    d->prefork, limit);
+	}
+	if (as_root)
+		lookup_users(&rc, mc);
+	return rc.errors;
+}
+
+void
+master_config_free(struct master_config *mc)
+{
+	if (mc->conf != NULL)
+		conf_free(&mc->conf);
+	services_free(&mc->services);
+}

@@ -1,0 +1,467 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * master_spawn.c -- run the services: prefork pools, lazy start, reaping,
+ * throttling of services whose processes keep dying, wake-up timers.
+ *
+ * Process:  master.
+ * Input:    status records from the children's pipes (struct
+ *           service_status); a record from an unknown pid is ignored.
+ * Failure:  fork/exec failures throttle the service like a crash does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "service.h"
+#include "xmem.h"
+
+static void	adjust(struct master *, struct msvc *);
+
+unsigned
+master_throttle_delay(unsigned failures, unsigned cap)
+{
+	unsigned d;
+
+	if (failures == 0)
+		return 0;
+	d = failures > 16 ? 1u << 16 : 1u << (failures - 1);
+	return d < cap ? d : cap;
+}
+
+/* ---- service definitions ----------------------------------------------- */
+
+void
+master_def_copy(struct service_def *dst, const struct service_def *src)
+{
+	size_t i;
+
+	*dst = *src;
+	for (i = 0; i < src->argc; i++)
+		dst->argv[i] = xstrdup(src->argv[i]);
+	dst->argv[src->argc] = NULL;
+}
+
+void
+master_def_free(struct service_def *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->argc; i++) {
+		free(d->argv[i]);
+		d->argv[i] = NULL;
+	}
+	d->argc = 0;
+}
+
+bool
+master_def_same_listener(const struct service_def *a,
+    const struct service_def *b)
+{
+	return a->type == b->type && strcmp(a->listen, b->listen) == 0;
+}
+
+bool
+master_def_equal(const struct service_def *a, const struct service_def *b)
+{
+	size_t i;
+
+	if (!master_def_same_listener(a, b) || strcmp(a->name, b->name) != 0 ||
+	    a->unpriv != b->unpriv || strcmp(a->chroot, b->chroot) != 0 ||
+	    a->maxproc != b->maxproc || a->prefork != b->prefork ||
+	    a->wakeup != b->wakeup || strcmp(a->command, b->command) != 0 ||
+	    a->argc != b->argc)
+		return false;
+	for (i = 0; i < a->argc; i++)
+		if (strcmp(a->argv[i], b->argv[i]) != 0)
+			return false;
+	return true;
+}
+
+/* ---- spawning ------------------------------------------------------------ */
+
+static _Noreturn void
+exec_child(struct master *m, struct msvc *svc)
+{
+	const struct master_config *mc = &m->cfg;
+	char path[1100], *argv[SERVICES_ARGS_MAX + 16];
+	int lfd, sfd, nfd, i = 0;
+	size_t k;
+	sigset_t none;
+
+	/* Move our descriptors out of the way, then into place. */
+	if ((lfd = fcntl(svc->listen_fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (sfd = fcntl(svc->status_wr, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		_exit(126);
+	if (dup2(nfd, 0) == -1 || dup2(nfd, 1) == -1 || dup2(nfd, 2) == -1 ||
+	    dup2(lfd, SERVICE_LISTEN_FD) == -1 ||
+	    dup2(sfd, SERVICE_STATUS_FD) == -1)
+		_exit(126);
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	snprintf(path, sizeof(path), "%s/%s", mc->daemon_dir,
+	    svc->def.command);
+	argv[i++] = svc->def.command;
+	argv[i++] = "-c";
+	argv[i++] = (char *)mc->config_dir;
+	argv[i++] = "-n";
+	argv[i++] = svc->def.name;
+	argv[i++] = "-t";
+	argv[i++] = svc->def.type == SERVICES_INET ? "inet" : "unix";
+	if (svc->def.unpriv)
+		argv[i++] = "-u";
+	if (strcmp(svc->def.chroot, "y") == 0) {
+		argv[i++] = "-r";
+		argv[i++] = (char *)mc->queue_dir;
+	} else if (svc->def.chroot[0] != '\0') {
+		argv[i++] = "-r";
+		argv[i++] = svc->def.chroot;
+	}
+	argv[i++] = "--";
+	for (k = 0; k < svc->def.argc; k++)
+		argv[i++] = svc->def.argv[k];
+	argv[i] = NULL;
+
+	execv(path, argv);
+	log_warn("service %s: cannot execute %s", svc->def.name, path);
+	_exit(127);
+}
+
+static void
+spawn(struct master *m, struct msvc *svc)
+{
+	struct mchild *c;
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("service %s: fork", svc->def.name);
+		return;
+	}
+	if (pid == 0)
+		exec_child(m, svc);
+	c = xcalloc(1, sizeof(*c));
+	c->pid = pid;
+	c->svc = svc;
+	c->avail = true;	/* it will accept what is waiting */
+	c->started = time(NULL);
+	LIST_INSERT_HEAD(&m->children, c, entry);
+	svc->nproc++;
+	svc->navail++;
+	log_debug("service %s: started process %ld", svc->def.name, (long)pid);
+}
+
+static void
+set_listening(struct msvc *svc, bool on)
+{
+	if (on == svc->listening)
+		return;
+	if (on)
+		event_add(svc->ev_listen, NULL);
+	else
+		event_del(svc->ev_listen);
+	svc->listening = on;
+}
+
+/* Bring a service to where it should be: its pool full, lazy when idle. */
+static void
+adjust(struct master *m, struct msvc *svc)
+{
+	if (m->stopping || svc->removed || svc->throttled) {
+		set_listening(svc, false);
+		return;
+	}
+	while (svc->navail < svc->def.prefork && svc->nproc < svc->maxproc)
+		spawn(m, svc);
+	set_listening(svc, svc->navail == 0 && svc->nproc < svc->maxproc);
+}
+
+static void
+on_listen(evutil_socket_t fd, short what, void *arg)
+{
+	struct msvc *svc = arg;
+	struct master *m = svc->m;
+
+	/* A client waits and no process is free: start one. */
+	if (svc->navail == 0 && svc->nproc < svc->maxproc)
+		spawn(m, svc);
+	adjust(m, svc);
+}
+
+static struct mchild *
+find_child(struct master *m, pid_t pid)
+{
+	struct mchild *c;
+
+	LIST_FOREACH(c, &m->children, entry)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static void
+on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct msvc *svc = arg;
+	struct master *m = svc->m;
+	struct service_status st;
+	struct mchild *c;
+	ssize_t n;
+
+	while ((n = read(fd, &st, sizeof(st))) == (ssize_t)sizeof(st)) {
+		c = find_child(m, (pid_t)st.pid);
+		if (c == NULL || c->svc != svc || c->signalled)
+			continue;
+		if (st.status == SERVICE_BUSY) {
+			c->served = true;
+			svc->failures = 0;
+		}
+		if (st.status == SERVICE_AVAIL && !c->avail) {
+			c->avail = true;
+			svc->navail++;
+		} else if (st.status == SERVICE_BUSY && c->avail) {
+			c->avail = false;
+			svc->navail--;
+		}
+	}
+	adjust(m, svc);
+}
+
+static void
+on_throttle_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct msvc *svc = arg;
+
+	svc->throttled = false;
+	log_info("service %s: throttle lifted", svc->def.name);
+	adjust(svc->m, svc);
+}
+
+static void
+on_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	struct msvc *svc = arg;
+	struct sockaddr_un sun;
+	int s;
+
+	if (svc->removed || svc->throttled)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (master_unix_path(&svc->m->cfg, svc->def.listen, sun.sun_path,
+	    sizeof(sun.sun_path)) == -1)
+		return;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return;
+	/* A full backlog means the service is awake anyway. */
+	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		(void)send(s, "W\n", 2, MSG_NOSIGNAL);
+	close(s);
+}
+
+void
+master_service_add(struct master *m, const struct service_def *def, int fd)
+{
+	struct msvc *svc;
+	int p[2];
+
+	svc = xcalloc(1, sizeof(*svc));
+	svc->m = m;
+	master_def_copy(&svc->def, def);
+	svc->listen_fd = fd;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe");
+	svc->status_rd = p[0];
+	svc->status_wr = p[1];
+	svc->ev_listen = event_new(m->base, fd, EV_READ | EV_PERSIST,
+	    on_listen, svc);
+	svc->ev_status = event_new(m->base, svc->status_rd,
+	    EV_READ | EV_PERSIST, on_status, svc);
+	svc->ev_throttle = evtimer_new(m->base, on_throttle_end, svc);
+	if (svc->ev_listen == NULL || svc->ev_status == NULL ||
+	    svc->ev_throttle == NULL)
+		fatalx("cannot create events");
+	event_add(svc->ev_status, NULL);
+	if (def->wakeup > 0) {
+		struct timeval tv = { def->wakeup, 0 };
+
+		if (def->type != SERVICES_UNIX)
+			log_warnx("service %s: wakeup only works for unix "
+			    "services; ignored", def->name);
+		else {
+			svc->ev_wakeup = event_new(m->base, -1, EV_PERSIST,
+			    on_wakeup, svc);
+			event_add(svc->ev_wakeup, &tv);
+		}
+	}
+	TAILQ_INSERT_TAIL(&m->services, svc, entry);
+	master_service_update(m, svc);
+}
+
+void
+master_service_update(struct master *m, struct msvc *svc)
+{
+	svc->maxproc = svc->def.maxproc ? svc->def.maxproc :
+	    (unsigned)conf_int(m->cfg.conf, "default_process_limit");
+	adjust(m, svc);
+}
+
+static void
+service_free(struct master *m, struct msvc *svc)
+{
+	TAILQ_REMOVE(&m->services, svc, entry);
+	event_free(svc->ev_listen);
+	event_free(svc->ev_status);
+	event_free(svc->ev_throttle);
+	if (svc->ev_wakeup != NULL)
+		event_free(svc->ev_wakeup);
+	if (svc->listen_fd != -1)
+		close(svc->listen_fd);
+	close(svc->status_rd);
+	close(svc->status_wr);
+	master_def_free(&svc->def);
+	free(svc);
+}
+
+void
+master_service_remove(struct master *m, struct msvc *svc)
+{
+	char path[1100];
+
+	svc->removed = true;
+	set_listening(svc, false);
+	if (svc->ev_wakeup != NULL)
+		event_del(svc->ev_wakeup);
+	event_del(svc->ev_throttle);
+	close(svc->listen_fd);
+	svc->listen_fd = -1;
+	if (svc->def.type == SERVICES_UNIX &&
+	    master_unix_path(&m->cfg, svc->def.listen, path,
+	    sizeof(path)) == 0)
+		(void)unlink(path);
+	master_signal_children(m, svc, SIGHUP);
+	if (svc->nproc == 0)
+		service_free(m, svc);
+}
+
+void
+master_services_start(struct master *m)
+{
+	struct msvc *svc;
+
+	TAILQ_FOREACH(svc, &m->services, entry)
+		adjust(m, svc);
+}
+
+void
+master_signal_children(struct master *m, struct msvc *svc, int sig)
+{
+	struct mchild *c;
+
+	LIST_FOREACH(c, &m->children, entry) {
+		if (svc != NULL && c->svc != svc)
+			continue;
+		if (kill(c->pid, sig) == -1 && errno != ESRCH)
+			log_warn("kill %ld", (long)c->pid);
+		c->signalled = true;
+		/* A draining process takes no new client: do not count it. */
+		if (c->avail) {
+			c->avail = false;
+			c->svc->navail--;
+		}
+	}
+}
+
+/* ---- reaping ------------------------------------------------------------- */
+
+static void
+throttle(struct master *m, struct msvc *svc)
+{
+	unsigned cap, delay;
+	struct timeval tv;
+
+	svc->failures++;
+	cap = (unsigned)conf_time(m->cfg.conf, "service_throttle_time");
+	delay = master_throttle_delay(svc->failures, cap);
+	log_warnx("service %s: throttling for %us after %u failed start%s "
+	    "in a row", svc->def.name, delay, svc->failures,
+	    svc->failures == 1 ? "" : "s");
+	svc->throttled = true;
+	tv.tv_sec = delay;
+	tv.tv_usec = 0;
+	evtimer_add(svc->ev_throttle, &tv);
+}
+
+static void
+child_gone(struct master *m, struct mchild *c, int status)
+{
+	struct msvc *svc = c->svc;
+	bool normal;
+
+	LIST_REMOVE(c, entry);
+	svc->nproc--;
+	if (c->avail)
+		svc->navail--;
+	normal = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+	    (c->signalled && WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP ||
+	    WTERMSIG(status) == SIGKILL));
+	if (!normal) {
+		if (WIFSIGNALED(status))
+			log_warnx("service %s: process %ld killed by signal %d",
+			    svc->def.name, (long)c->pid, WTERMSIG(status));
+		else
+			log_warnx("service %s: process %ld exited with "
+			    "status %d", svc->def.name, (long)c->pid,
+			    WEXITSTATUS(status));
+		/*
+		 * Only a process that died before serving anyone throttles
+		 * the service: a client that crashes its own process must
+		 * not be able to stop the service for everyone.
+		 */
+		if (!c->served && !svc->removed && !m->stopping)
+			throttle(m, svc);
+	} else if (WIFEXITED(status))
+		svc->failures = 0;
+	free(c);
+	if (svc->removed && svc->nproc == 0)
+		service_free(m, svc);
+	else
+		adjust(m, svc);
+}
+
+void
+master_reap(struct master *m)
+{
+	struct mchild *c;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = find_child(m, pid)) == NULL)
+			continue;
+		child_gone(m, c, status);
+	}
+}

@@ -1,0 +1,52 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * lineio.h -- bounded line reader over a file descriptor, with timeouts
+ * (base layer).  Used for untrusted input: a line never grows past its
+ * maximum, and a silent peer never blocks a reader past its timeout.
+ */
+#ifndef TERN_LINEIO_H
+#define TERN_LINEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lineio_result {
+	LINEIO_OK,	/* a line: *line_r, *len_r (terminator not included) */
+	LINEIO_EOF,	/* the peer closed; a partial last line is dropped */
+	LINEIO_TOOLONG,	/* a line passed max: the rest of it was skipped */
+	LINEIO_TIMEOUT,	/* nothing complete within the timeout */
+	LINEIO_ERR,	/* read error, errno set */
+};
+
+struct lineio {
+	int	 fd;
+	size_t	 max;		/* line bytes, terminator excluded */
+	int	 timeout_ms;	/* per read_line call; <0: none */
+	uint8_t	*buf;
+	size_t	 cap;		/* max + 2 (CRLF) */
+	size_t	 start, end;	/* unread bytes are buf[start..end) */
+	bool	 skipping;	/* in the tail of a too-long line */
+	bool	 eof;
+};
+
+/* lineio_init -- read lines of at most max bytes from fd. */
+void	lineio_init(struct lineio *, int fd, size_t max, int timeout_ms);
+void	lineio_free(struct lineio *);
+
+/*
+ * lineio_read -- the next line, ended by LF (a CR before it is removed
+ * too; *crlf_r, when not NULL, says whether it was there).  The line is
+ * valid until the next call.  Never allocates after init.
+ */
+enum lineio_result lineio_read(struct lineio *, const char **line_r,
+	    size_t *len_r, bool *crlf_r);
+
+/* lineio_pending -- bytes read from fd but not yet returned as lines. */
+size_t	lineio_pending(const struct lineio *);
+
+/* lineio_discard -- forget those bytes (returns how many there were). */
+size_t	lineio_discard(struct lineio *);
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * service.c -- the skeleton of every service the master spawns: argument
+ * parsing, configuration, logging, privilege drop, then either "one
+ * client, then exit" or "many clients on an event loop".
+ *
+ * Process:  every service, started by the master (as root or not).
+ * Input:    argv and descriptors from the master (trusted); clients'
+ *           connections are handed to the service untouched.
+ * Failure:  configuration or environment problems are fatal (exit 1):
+ *           the master notices and throttles the service.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "priv.h"
+#include "service.h"
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+}
+
+int
+service_status_write(int fd, int status)
+{
+	struct service_status st;
+	ssize_t n;
+
+	memset(&st, 0, sizeof(st));
+	st.pid = (int32_t)getpid();
+	st.status = status;
+	do {
+		n = write(fd, &st, sizeof(st));
+	} while (n == -1 && errno == EINTR);
+	return n == (ssize_t)sizeof(st) ? 0 : -1;
+}
+
+static void
+conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
+    const char *param, const char *msg)
+{
+	int *errors = arg;
+
+	if (sev == CONF_ERROR)
+		(*errors)++;
+	if (sev == CONF_ERROR)
+		log_error("%s:%u: %s%s%s", file ? file : "(override)", line,
+		    param ? param : "", param ? ": " : "", msg);
+	else
+		log_warnx("%s:%u: %s%s%s", file ? file : "(override)", line,
+		    param ? param : "", param ? ": " : "", msg);
+}
+
+static void
+usage(const char *prog)
+{
+	fatalx("usage: %s -c config_dir -n service -t inet|unix [-u] "
+	    "[-r chroot] [-v] [-- args]", prog);
+}
+
+/* Read tern.conf; the master checked it already, so errors are fatal. */
+static struct conf *
+load_conf(const char *dir)
+{
+	static int errors;
+	struct conf *c;
+	char path[4096];
+
+	c = conf_new(conf_diag, &errors);
+	if ((size_t)snprintf(path, sizeof(path), "%s/tern.conf", dir) >=
+	    sizeof(path))
+		fatalx("config directory name too long");
+	if (conf_load(c, path) != 0 || conf_finish(c) != 0 || errors != 0)
+		fatalx("%s: configuration errors, see above", path);
+	return c;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked except while waiting: ppoll() and libevent see them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Accept one connection, or -1 when another process took it first. */
+static int
+accept_one(void)
+{
+	int fd;
+
+	fd = accept4(SERVICE_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED)
+			return -1;
+		fatal("accept");
+	}
+	/* Clients are served with blocking I/O and explicit timeouts. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+		fatal("fcntl");
+	return fd;
+}
+
+static _Noreturn void
+run_one_client(struct service_ctx *ctx)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	sigset_t none;
+	int64_t idle;
+	int fd, n;
+
+	idle = conf_time(ctx->conf, "max_idle");
+	sigemptyset(&none);
+	if (service_status_write(SERVICE_STATUS_FD, SERVICE_AVAIL) == -1)
+		exit(0);
+	for (;;) {
+		pfd.fd = SERVICE_LISTEN_FD;
+		pfd.events = POLLIN;
+		ts.tv_sec = idle;
+		ts.tv_nsec = 0;
+		n = ppoll(&pfd, 1, &ts, &none);
+		if (got_term || got_hup)
+			exit(0);
+		if (n == 0) {
+			log_debug("idle for %llds, exiting", (long long)idle);
+			exit(0);
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("ppoll");
+		}
+		if ((fd = accept_one()) == -1)
+			continue;
+		(void)service_status_write(SERVICE_STATUS_FD, SERVICE_BUSY);
+		/*
+		 * Let go of the listener: once the master closes it (reload,
+		 * stop), no new client may queue on a socket we still hold.
+		 */
+		close(SERVICE_LISTEN_FD);
+		/* A reload lets this client finish; a stop ends it. */
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		ctx->svc->client(ctx, fd);
+		exit(0);
+	}
+}
+
+/* ---- multi-client shape ---------------------------------------------- */
+
+struct multi {
+	struct service_ctx *ctx;
+	struct event	*ev_listen, *ev_idle, *ev_term, *ev_hup;
+	size_t		 max;
+	bool		 listening, busy;
+	struct timeval	 idle;
+};
+
+static struct multi multi;
+
+static void
+multi_update(void)
+{
+	struct service_ctx *ctx = multi.ctx;
+	bool want = !ctx->draining && ctx->nclients < multi.max;
+
+	if (want && !multi.listening)
+		event_add(multi.ev_listen, NULL);
+	else if (!want && multi.listening)
+		event_del(multi.ev_listen);
+	multi.listening = want;
+
+	if (!ctx->draining && want == multi.busy) {
+		multi.busy = !want;
+		if (service_status_write(SERVICE_STATUS_FD,
+		    want ? SERVICE_AVAIL : SERVICE_BUSY) == -1)
+			event_base_loopexit(ctx->base, NULL);
+	}
+	if (ctx->nclients == 0) {
+		if (ctx->draining)
+			event_base_loopexit(ctx->base, NULL);
+		else
+			event_add(multi.ev_idle, &multi.idle);
+	} else
+		event_del(multi.ev_idle);
+}
+
+static void
+multi_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct service_ctx *ctx = arg;
+	int fd;
+
+	if ((fd = accept_one()) == -1)
+		return;
+	ctx->nclients++;
+	multi_update();
+	ctx->svc->client(ctx, fd);
+}
+
+void
+service_client_done(struct service_ctx *ctx)
+{
+	if (ctx->nclients == 0)
+		bug("service_client_done: no clients");
+	ctx->nclients--;
+	if (ctx->svc->mode == SERVICE_MULTI)
+		multi_update();
+}
+
+static void
+multi_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct service_ctx *ctx = arg;
+
+	log_debug("idle, exiting");
+	event_base_loopexit(ctx->base, NULL);
+}
+
+static void
+multi_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct service_ctx *ctx = arg;
+
+	if (sig == SIGTERM) {
+		event_base_loopbreak(ctx->base);
+		return;
+	}
+	/* SIGHUP: the master reloaded; finish current clients, then exit. */
+	ctx->draining = true;
+	close(SERVICE_LISTEN_FD);
+	multi.listening = false;
+	event_del(multi.ev_listen);
+	multi_update();
+}
+
+static _Noreturn void
+run_multi(struct service_ctx *ctx)
+{
+	sigset_t none;
+
+	multi.ctx = ctx;
+	multi.max = ctx->svc->max_clients ? ctx->svc->max_clients : 1000;
+	multi.idle.tv_sec = conf_time(ctx->conf, "max_idle");
+	multi.ev_listen = event_new(ctx->base, SERVICE_LISTEN_FD,
+	    EV_READ | EV_PERSIST, multi_accept, ctx);
+	multi.ev_idle = evtimer_new(ctx->base, multi_idle, ctx);
+	multi.ev_term = evsignal_new(ctx->base, SIGTERM, multi_signal, ctx);
+	multi.ev_hup = evsignal_new(ctx->base, SIGHUP, multi_signal, ctx);
+	if (multi.ev_listen == NULL || multi.ev_idle == NULL ||
+	    multi.ev_term == NULL || multi.ev_hup == NULL)
+		fatalx("cannot create events");
+	event_add(multi.ev_term, NULL);
+	event_add(multi.ev_hup, NULL);
+	/* libevent catches the signals now; let them through. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (got_term)
+		exit(0);
+	if (got_hup)
+		multi_signal(SIGHUP, 0, ctx);
+	multi.busy = true;		/* so that the first update says AVAIL */
+	multi_update();
+	event_base_dispatch(ctx->base);
+	exit(0);
+}
+
+/* ---- start-up -------------------------------------------------------- */
+
+static void
+check_fds(void)
+{
+	if (fcntl(SERVICE_LISTEN_FD, F_GETFD) == -1 ||
+	    fcntl(SERVICE_STATUS_FD, F_GETFD) == -1)
+		fatalx("not started by the master: descriptors %d and %d "
+		    "must be the listen socket and the status pipe",
+		    SERVICE_LISTEN_FD, SERVICE_STATUS_FD);
+	if (fcntl(SERVICE_STATUS_FD, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(SERVICE_LISTEN_FD, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+}
+
+static void
+drop(struct service_ctx *ctx, bool unpriv, const char *chroot_dir)
+{
+	struct priv_user u;
+	const char *owner, *err;
+
+	if (!priv_is_root()) {
+		if (chroot_dir != NULL)
+			log_warnx("not root: chroot %s skipped", chroot_dir);
+		return;
+	}
+	if (!unpriv) {
+		if (chroot_dir != NULL && (chroot(chroot_dir) == -1 ||
+		    chdir("/") == -1))
+			fatal("chroot %s", chroot_dir);
+		return;
+	}
+	owner = conf_str(ctx->conf, "mail_owner");
+	if (priv_lookup(owner, &u, &err) == -1)
+		fatalx("mail_owner %s: %s", owner, err);
+	priv_drop(&u, chroot_dir);
+}
+
+void
+service_main(int argc, char *argv[], const struct service *svc)
+{
+	static struct service_ctx ctx;
+	const char *type = NULL, *chroot_dir = NULL, *maillog;
+	bool unpriv = false, verbose = false;
+	int ch;
+
+	closefrom(SERVICE_FIRST_FREE_FD);
+	log_init(svc->name, LOG_TO_STDERR);
+	ctx.svc = svc;
+	while ((ch = getopt(argc, argv, "c:n:t:ur:v")) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.config_dir = optarg;
+			break;
+		case 'n':
+			ctx.service_name = optarg;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'u':
+			unpriv = true;
+			break;
+		case 'r':
+			chroot_dir = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (ctx.config_dir == NULL || ctx.service_name == NULL || type == NULL)
+		usage(argv[0]);
+	if (strcmp(type, "inet") != 0 && strcmp(type, "unix") != 0)
+		usage(argv[0]);
+	ctx.inet = strcmp(type, "inet") == 0;
+	ctx.argc = argc - optind;
+	ctx.argv = argv + optind;
+	check_fds();
+
+	ctx.conf = load_conf(ctx.config_dir);
+	maillog = conf_str(ctx.conf, "maillog_file");
+	if (maillog[0] != '\0') {
+		if (log_file(maillog) == -1)
+			fatal("maillog_file %s", maillog);
+		log_init(svc->name, LOG_TO_FILE);
+	} else
+		log_init(svc->name, LOG_TO_SYSLOG);
+	log_verbose(verbose);
+	setup_signals();
+
+	if (svc->mode == SERVICE_MULTI &&
+	    (ctx.base = event_base_new()) == NULL)
+		fatalx("cannot create event base");
+	if (svc->pre_jail != NULL)
+		svc->pre_jail(&ctx);
+	drop(&ctx, unpriv, chroot_dir);
+	if (svc->post_jail != NULL)
+		svc->post_jail(&ctx);
+
+	if (svc->mode == SERVICE_ONE_CLIENT)
+		run_one_client(&ctx);
+	run_multi(&ctx);
+}

@@ -1,0 +1,105 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * service.h -- the skeleton every Tern service's main() calls, and the
+ * contract between the master and the processes it spawns (base layer).
+ *
+ * The master execs a service as
+ *
+ *   <daemon_directory>/<command> -c <config_dir> -n <service> -t inet|unix
+ *       [-u] [-r <chroot>] [-v] [-- <arguments from services.conf>]
+ *
+ * with exactly these descriptors open:
+ *   0, 1, 2               /dev/null
+ *   SERVICE_LISTEN_FD     the service's listening socket (non-blocking)
+ *   SERVICE_STATUS_FD     write end of the service's status pipe
+ *
+ * -u asks the skeleton to drop to mail_owner (only meaningful when started
+ * as root), -r to chroot first.  Over the status pipe a process tells the
+ * master whether it can take another client (struct service_status, one
+ * atomic write each): AVAIL when it waits for clients, BUSY when it cannot
+ * take more.  The master spawns a new process only when none is AVAIL.
+ *
+ * Two shapes of service:
+ *   SERVICE_ONE_CLIENT  accept one connection, serve it, exit (smtpd).
+ *   SERVICE_MULTI       a libevent loop serving many connections (tlsproxy,
+ *                       cleanup, qmgr); exits after max_idle with none.
+ *
+ * Signals: SIGTERM ends the process at once.  SIGHUP (sent by the master
+ * on reload) means "finish what you are doing, accept nothing new, exit":
+ * running connections are never cut by a reload.
+ */
+#ifndef TERN_SERVICE_H
+#define TERN_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SERVICE_LISTEN_FD	3
+#define SERVICE_STATUS_FD	4
+#define SERVICE_FIRST_FREE_FD	5
+
+#define SERVICE_AVAIL		1
+#define SERVICE_BUSY		0
+
+struct service_status {
+	int32_t	pid;
+	int32_t	status;		/* SERVICE_AVAIL or SERVICE_BUSY */
+};
+
+struct conf;
+struct event_base;
+struct service_ctx;
+
+struct service {
+	const char	*name;		/* program name for logs: "smtpd" */
+	enum { SERVICE_ONE_CLIENT, SERVICE_MULTI } mode;
+	/* Multi: most clients at once before the process says BUSY (0: 1000). */
+	size_t		 max_clients;
+	/* Before the privilege drop: read keys, open files.  May be NULL. */
+	void		(*pre_jail)(struct service_ctx *);
+	/* After the drop, before the first client.  May be NULL. */
+	void		(*post_jail)(struct service_ctx *);
+	/*
+	 * A new client on fd, which the service owns.  One-client: serve it
+	 * and return (the process then exits).  Multi: register it with
+	 * ctx->base, return at once, and call service_client_done() when the
+	 * connection is over.
+	 */
+	void		(*client)(struct service_ctx *, int fd);
+};
+
+struct service_ctx {
+	const struct service *svc;
+	struct conf	*conf;
+	const char	*config_dir;
+	const char	*service_name;	/* from services.conf, "-n" */
+	bool		 inet;		/* "-t inet" */
+	int		 argc;		/* arguments after "--" */
+	char		**argv;
+	struct event_base *base;	/* multi only */
+	size_t		 nclients;	/* multi only */
+	bool		 draining;	/* SIGHUP seen: accept no more */
+	void		*arg;		/* for the service */
+};
+
+/*
+ * service_main -- parse the master's arguments, read tern.conf, set up
+ * logging, run pre_jail, drop privilege (priv_drop) when asked, run
+ * post_jail, then serve clients in the chosen shape.  Never returns;
+ * exits 0 on a normal end, non-zero on a fatal error.
+ */
+_Noreturn void service_main(int argc, char *argv[], const struct service *);
+
+/* service_client_done -- multi: a connection the service owned is over. */
+void	service_client_done(struct service_ctx *);
+
+/*
+ * service_status_write -- tell the master AVAIL or BUSY.  Returns 0 or -1
+ * (the master is gone: the caller should exit).  Exposed for tests.
+ */
+int	service_status_write(int fd, int status);
+
+#endif

@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: ISC
+"""A whole Tern instance in a temporary directory, on 127.0.0.1 high ports.
+
+Run as root (as CI is), the instance uses the real unprivileged accounts
+that ./quickstart test creates (terntest, group terntestdrop), so the
+privilege drop is exercised for real; as another user, it runs with no
+privilege changes.
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD = os.environ.get("TERN_BUILD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+BUILD = os.path.abspath(BUILD)
+TEST_USER = "terntest"
+TEST_GROUP = "terntestdrop"
+IS_ROOT = os.geteuid() == 0
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout=10.0, step=0.05):
+    """Poll cond() until it is true or timeout passes; return its value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+def connect(port, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return s
+
+
+def readline(sock, limit=4096):
+    data = b""
+    while not data.endswith(b"\n") and len(data) < limit:
+        c = sock.recv(1)
+        if not c:
+            break
+        data += c
+    return data.decode("utf-8", "replace")
+
+
+def hello_fields(line):
+    return dict(kv.split("=", 1) for kv in line.split())
+
+
+class Tern:
+    """One instance: config in etc/, queue in spool/, log in maillog."""
+
+    def __init__(self, services="", extra_conf=""):
+        self.dir = tempfile.mkdtemp(prefix="tern-test-")
+        os.chmod(self.dir, 0o755)
+        self.etc = os.path.join(self.dir, "etc")
+        self.spool = os.path.join(self.dir, "spool")
+        self.libexec = os.path.join(self.dir, "libexec")
+        self.maillog = os.path.join(self.dir, "maillog")
+        for d in (self.etc, self.libexec):
+            os.makedirs(d)
+        for prog, path in (("master", "daemons/master/master"),
+                           ("testsvc", "tests/integration/testsvc")):
+            os.symlink(os.path.join(BUILD, path),
+                       os.path.join(self.libexec, prog))
+        self.write_conf(extra_conf)
+        self.write_services(services)
+
+    def write_conf(self, extra=""):
+        lines = [
+            "queue_directory = %s" % self.spool,
+            "daemon_directory = %s" % self.libexec,
+            "maillog_file = %s" % self.maillog,
+            "service_throttle_time = 8s",
+            "shutdown_timeout = 5s",
+            "master_start_timeout = 20s",
+        ]
+        if IS_ROOT:
+            lines += ["mail_owner = %s" % TEST_USER,
+                      "setgid_group = %s" % TEST_GROUP]
+        with open(os.path.join(self.etc, "tern.conf"), "w") as f:
+            f.write("\n".join(lines) + "\n" + extra)
+
+    def write_services(self, text):
+        with open(os.path.join(self.etc, "services.conf"), "w") as f:
+            f.write(text)
+
+    # ---- ternctl ----------------------------------------------------------
+    def ternctl(self, *args, check=False, timeout=60, user=None):
+        cmd = [os.path.join(BUILD, "cli", "ternctl"), "-c", self.etc]
+        cmd += list(args)
+        if user is not None:
+            cmd = ["setpriv", "--reuid=%s" % user, "--regid=%s" % user,
+                   "--clear-groups"] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError("ternctl %s failed (%d):\n%s%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def start(self):
+        return self.ternctl("start", check=True)
+
+    def stop(self):
+        return self.ternctl("stop")
+
+    def status(self):
+        """{service: {"procs", "idle", "state"}} or None if not running."""
+        r = self.ternctl("status")
+        if r.returncode != 0:
+            return None
+        out = {}
+        for line in r.stdout.splitlines()[2:]:
+            f = line.split()
+            if len(f) == 8:
+                out[f[0]] = {"procs": int(f[3]), "idle": int(f[4]),
+                             "maxproc": int(f[5]), "state": f[7]}
+        return out
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def children(self, service=None):
+        """pids of processes whose parent is the master (by service)."""
+        mpid = self.master_pid()
+        pids = []
+        if mpid is None:
+            return pids
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    stat = f.read()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid != mpid:
+                    continue
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            if service is not None:
+                try:
+                    i = argv.index(b"-n")
+                except ValueError:
+                    continue
+                if argv[i + 1].decode() != service:
+                    continue
+            pids.append(int(p))
+        return pids
+
+    def our_processes(self):
+        """Every process still running from this instance's directory."""
+        found = []
+        key = self.etc.encode()
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    if key in f.read():
+                        found.append(int(p))
+            except OSError:
+                pass
+        return found
+
+    def log(self):
+        try:
+            with open(self.maillog, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_count(self, pattern):
+        return len(re.findall(pattern, self.log()))
+
+    def cleanup(self):
+        if self.master_pid() and self.ternctl("status").returncode == 0:
+            self.stop()
+        for pid in self.our_processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def proc_ids(pid):
+    """(uids, gids, groups) of a process from /proc/PID/status."""
+    ids = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Uid", "Gid", "Groups"):
+                ids[k] = [int(x) for x in v.split()]
+    return ids.get("Uid"), ids.get("Gid"), ids.get("Groups")
+
+
+def test_user():
+    return pwd.getpwnam(TEST_USER) if IS_ROOT else None

@@ -1,0 +1,335 @@
+# SPDX-License-Identifier: ISC
+"""The master: pools, lazy start, supervision, throttling, reload, stop,
+privilege drop, the lock against a second master."""
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from tern_fixture import (IS_ROOT, Tern, connect, free_port, hello_fields,
+                          proc_ids, readline, test_user, wait_for)
+
+
+class MasterTest(unittest.TestCase):
+    def setUp(self):
+        self.port = free_port()
+        self.t = None
+
+    def tearDown(self):
+        if self.t is not None:
+            self.t.cleanup()
+
+    def instance(self, services, extra_conf=""):
+        self.t = Tern(services, extra_conf)
+        return self.t
+
+    def svc_line(self, name, listen, maxproc=5, prefork=0, wakeup="-",
+                 args="", unpriv="y", chroot="n", typ="inet"):
+        return "%s %s %s %s %s %s %s %s testsvc %s\n" % (
+            name, typ, listen, unpriv, chroot, maxproc, prefork, wakeup,
+            ("-- " + args) if args else "")
+
+    # ---- pools and lazy start ---------------------------------------------
+    def test_prefork_pool_refilled_after_child_exits(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        maxproc=5, prefork=2))
+        t.start()
+        self.assertTrue(wait_for(lambda: len(t.children("echo")) == 2))
+        before = set(t.children("echo"))
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        served_by = int(hello["pid"])
+        self.assertIn(served_by, before)
+        # One is busy now: the master keeps two idle ones beside it.
+        self.assertTrue(wait_for(lambda: len(t.children("echo")) == 3),
+                        t.status())
+        c.sendall(b"ping\n")
+        self.assertEqual(readline(c), "ping\n")
+        c.close()
+        # The one-client process exits; the pool is two idle again.
+        self.assertTrue(wait_for(
+            lambda: served_by not in t.children("echo")))
+        self.assertTrue(wait_for(lambda: t.status()["echo"]["idle"] == 2
+                                 and t.status()["echo"]["procs"] == 2),
+                        t.status())
+
+    def test_lazy_service_has_no_process_before_first_client(self):
+        t = self.instance(self.svc_line("lazy", "127.0.0.1:%d" % self.port,
+                                        prefork=0))
+        t.start()
+        time.sleep(0.5)
+        self.assertEqual(t.children("lazy"), [])
+        self.assertEqual(t.status()["lazy"]["procs"], 0)
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        self.assertEqual(hello["service"], "lazy")
+        self.assertIn(int(hello["pid"]), t.children("lazy"))
+        c.close()
+
+    def test_multi_client_service_serves_many_in_one_process(self):
+        t = self.instance(self.svc_line("multi", "127.0.0.1:%d" % self.port,
+                                        prefork=0, args="multi"))
+        t.start()
+        self.assertEqual(t.children("multi"), [])
+        a = connect(self.port)
+        b = connect(self.port)
+        ha, hb = hello_fields(readline(a)), hello_fields(readline(b))
+        self.assertEqual(ha["mode"], "multi")
+        self.assertEqual(ha["pid"], hb["pid"])
+        a.sendall(b"one\n")
+        b.sendall(b"two\n")
+        self.assertEqual(readline(a), "one\n")
+        self.assertEqual(readline(b), "two\n")
+        # max_clients is 2 for testsvc: a third client gets a new process.
+        c = connect(self.port)
+        hc = hello_fields(readline(c))
+        self.assertNotEqual(hc["pid"], ha["pid"])
+        for s in (a, b, c):
+            s.close()
+
+    def test_unix_service_and_wakeup(self):
+        t = self.instance(self.svc_line("waker", "private/waker",
+                                        typ="unix", wakeup=1, args="multi"))
+        t.start()
+        path = os.path.join(t.spool, "private", "waker")
+        self.assertTrue(os.path.exists(path))
+        # The master's wake-up starts the lazy service and is logged.
+        self.assertTrue(wait_for(lambda: t.log_count(r"testsvc\[\d+\]: "
+                                                     r"wakeup") >= 2,
+                                 timeout=10), t.log())
+
+    # ---- supervision ------------------------------------------------------
+    def test_child_killed_with_sigkill_is_replaced(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        prefork=1))
+        t.start()
+        self.assertTrue(wait_for(lambda: len(t.children("echo")) == 1))
+        old = t.children("echo")[0]
+        os.kill(old, signal.SIGKILL)
+        self.assertTrue(wait_for(lambda: t.children("echo") != [] and
+                                 old not in t.children("echo"), timeout=10),
+                        t.log())
+        self.assertIn("killed by signal 9", t.log())
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "echo")
+        c.close()
+
+    def test_crash_looping_service_is_throttled(self):
+        other = free_port()
+        t = self.instance(
+            self.svc_line("crashy", "127.0.0.1:%d" % self.port, prefork=1,
+                          args="crash") +
+            self.svc_line("fine", "127.0.0.1:%d" % other, prefork=1))
+        t.start()
+        time.sleep(6)
+        exits = t.log_count(r"service crashy: process \d+ exited with "
+                            r"status 1")
+        # Back-off 1, 2, 4 s: a handful of attempts, never a busy loop.
+        self.assertGreaterEqual(exits, 2, t.log())
+        self.assertLessEqual(exits, 5, t.log())
+        self.assertIn("service crashy: throttling for", t.log())
+        self.assertEqual(t.status()["crashy"]["state"], "throttled")
+        # The master and the other services go on.
+        c = connect(other)
+        self.assertEqual(hello_fields(readline(c))["service"], "fine")
+        c.close()
+
+    def test_crash_while_serving_does_not_throttle(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        prefork=1))
+        t.start()
+        c = connect(self.port)
+        pid = int(hello_fields(readline(c))["pid"])
+        os.kill(pid, signal.SIGSEGV)
+        self.assertTrue(wait_for(lambda: "killed by signal 11" in t.log()))
+        c.close()
+        time.sleep(0.3)
+        self.assertNotIn("throttling", t.log())
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "echo")
+        c.close()
+
+    # ---- reload -----------------------------------------------------------
+    def test_reload_adds_and_removes_listeners(self):
+        p2 = free_port()
+        t = self.instance(self.svc_line("a", "127.0.0.1:%d" % self.port))
+        t.start()
+        busy = connect(self.port)
+        hello = hello_fields(readline(busy))
+        t.write_services(self.svc_line("b", "127.0.0.1:%d" % p2))
+        r = t.ternctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c = connect(p2)
+        self.assertEqual(hello_fields(readline(c))["service"], "b")
+        c.close()
+        with self.assertRaises(ConnectionRefusedError):
+            connect(self.port).close()
+        # The connection accepted before the reload is untouched.
+        busy.sendall(b"still here\n")
+        self.assertEqual(readline(busy), "still here\n")
+        self.assertIn(int(hello["pid"]), t.children())
+        busy.close()
+        self.assertIn("reload: service a 127.0.0.1:%d closed" % self.port,
+                      t.log())
+        self.assertIn("reload: service b 127.0.0.1:%d opened" % p2,
+                      t.log())
+
+    def test_sighup_reloads_and_bad_config_keeps_running_one(self):
+        t = self.instance(self.svc_line("a", "127.0.0.1:%d" % self.port,
+                                        prefork=1))
+        t.start()
+        with open(os.path.join(t.etc, "services.conf"), "a") as f:
+            f.write("broken line\n")
+        os.kill(t.master_pid(), signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "keeping the running "
+                                 "configuration" in t.log()), t.log())
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "a")
+        c.close()
+        # A good change through SIGHUP: the process is replaced.
+        old = t.children("a")
+        t.write_services(self.svc_line("a", "127.0.0.1:%d" % self.port,
+                                       prefork=2))
+        os.kill(t.master_pid(), signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: len(t.children("a")) == 2 and
+                                 not set(old) & set(t.children("a"))),
+                        t.log())
+
+    # ---- stop and the lock ------------------------------------------------
+    def test_stop_leaves_no_process_behind(self):
+        t = self.instance(
+            self.svc_line("echo", "127.0.0.1:%d" % self.port, prefork=3) +
+            self.svc_line("m", "private/m", typ="unix", args="multi",
+                          prefork=1))
+        t.start()
+        busy = connect(self.port)
+        readline(busy)
+        self.assertTrue(wait_for(lambda: len(t.children()) >= 4))
+        r = t.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(t.our_processes(), [])
+        self.assertFalse(os.path.exists(os.path.join(t.spool, "private",
+                                                     "control")))
+        self.assertFalse(os.path.exists(os.path.join(t.spool, "pid",
+                                                     "master.pid")))
+        busy.close()
+        self.assertEqual(t.ternctl("status").returncode, 3)
+
+    def test_second_start_is_refused(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port))
+        t.start()
+        pid = t.master_pid()
+        r = t.ternctl("start")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already running (pid %d)" % pid, r.stderr)
+        # The master itself refuses too, whoever starts it.
+        m = subprocess.run([os.path.join(t.libexec, "master"), "-c", t.etc,
+                            "-f"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(m.returncode, 1)
+        self.assertIn("already running (pid %d)" % pid, m.stderr)
+        self.assertEqual(t.master_pid(), pid)
+
+    def test_start_failure_is_reported_with_exit_status(self):
+        # Another process holds the port: start fails, loudly, at once.
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", self.port))
+        holder.listen(1)
+        try:
+            t = self.instance(self.svc_line("echo",
+                                            "127.0.0.1:%d" % self.port))
+            r = t.ternctl("start")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("service echo", r.stderr)
+            self.assertIn("Address already in use", r.stderr)
+            self.assertEqual(t.our_processes(), [])
+        finally:
+            holder.close()
+
+    def test_config_error_names_file_line_and_parameter(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port),
+                          extra_conf="default_process_limit = lots\n")
+        r = t.ternctl("start")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"tern\.conf:\d+: default_process_limit")
+        self.assertEqual(t.our_processes(), [])
+
+    # ---- privilege --------------------------------------------------------
+    @unittest.skipUnless(IS_ROOT, "needs root for the privilege drop")
+    def test_children_run_as_mail_owner(self):
+        key = None
+        t = self.instance("")
+        key = os.path.join(t.dir, "secret.key")
+        with open(key, "w") as f:
+            f.write("secret\n")
+        os.chmod(key, 0o600)
+        t.write_services(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                       prefork=1, args="keyfile=" + key))
+        t.start()
+        u = test_user()
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        pid = int(hello["pid"])
+        uids, gids, groups = proc_ids(pid)
+        self.assertEqual(uids, [u.pw_uid] * 4)
+        self.assertEqual(gids, [u.pw_gid] * 4)
+        self.assertEqual(groups, [u.pw_gid])
+        # pre_jail ran as root: the root-only file was opened before.
+        self.assertEqual(hello["key"], "open")
+        c.close()
+        muids, _, _ = proc_ids(t.master_pid())
+        self.assertEqual(muids[1], 0)
+        # Queue directories belong to the right owners.
+        st = os.stat(os.path.join(t.spool, "incoming"))
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777),
+                         (u.pw_uid, 0o700))
+        st = os.stat(os.path.join(t.spool, "pid"))
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o755))
+
+    @unittest.skipUnless(IS_ROOT, "needs root for the privilege drop")
+    def test_privileged_service_keeps_root(self):
+        t = self.instance(self.svc_line("rootsvc", "127.0.0.1:%d" %
+                                        self.port, unpriv="n"))
+        t.start()
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        self.assertEqual(hello["euid"], "0")
+        c.close()
+
+    @unittest.skipUnless(IS_ROOT, "needs root")
+    def test_missing_mail_owner_refused_as_root(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port),
+                          extra_conf="mail_owner = nosuchternuser\n")
+        r = t.ternctl("start")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("mail_owner nosuchternuser: no such user", r.stderr)
+        self.assertIn("useradd", r.stderr)
+        self.assertEqual(t.our_processes(), [])
+
+    @unittest.skipIf(IS_ROOT, "checks the unprivileged mode")
+    def test_unprivileged_instance_keeps_own_uid(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port))
+        t.start()
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        self.assertEqual(int(hello["uid"]), os.getuid())
+        c.close()
+        self.assertIn("not running as root: no privilege changes", t.log())
+
+    @unittest.skipUnless(IS_ROOT, "needs root to switch users")
+    def test_control_socket_refuses_other_users(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port))
+        t.start()
+        r = t.ternctl("status", user="nobody")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("tern is running", t.ternctl("status").stdout)
+        # mail_owner may use it.
+        r = t.ternctl("status", user="terntest")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
