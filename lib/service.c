@@ -264,9 +264,9 @@ multi_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	/* SIGHUP: the master reloaded; finish current clients, then exit. */
 	ctx->draining = true;
-	close(SERVICE_LISTEN_FD);
-	multi.listening = false;
 	event_del(multi.ev_listen);
+	multi.listening = false;
+	close(SERVICE_LISTEN_FD);
 	multi_update();
 }
 
