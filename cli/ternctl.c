@@ -48,21 +48,30 @@ usage(void)
 	fprintf(stderr,
 	    "usage: ternctl [-c config_dir] start | stop | reload | status | "
 	    "check\n"
-	    "       ternctl [-c config_dir] config [-a | -d | -n] [name ...]\n");
+	    "       ternctl [-c config_dir] config [-d | -n | -m] [name ...]\n");
 	exit(2);
 }
 
+/*
+ * Read the configuration.  Only start needs it flawless; stop, reload and
+ * status need just queue_directory, so that a broken edit never keeps
+ * the administrator from stopping or inspecting a running instance.
+ */
 static void
-load(const char *dir, struct master_config *mc)
+load(const char *dir, struct master_config *mc, bool strict)
 {
 	int errors = 0;
 
 	if (master_config_load(dir, priv_is_root(), mc, ternctl_report,
-	    &errors) != 0) {
+	    &errors) == 0)
+		return;
+	if (strict || mc->queue_dir[0] == '\0') {
 		fprintf(stderr, "ternctl: %s: configuration errors; run "
 		    "ternctl check\n", dir);
 		exit(1);
 	}
+	fprintf(stderr, "ternctl: %s: configuration errors (run ternctl "
+	    "check); going on with queue_directory %s\n", dir, mc->queue_dir);
 }
 
 /*
@@ -124,7 +133,7 @@ cmd_start(const char *dir)
 	int64_t pid = 0;
 	pid_t child;
 
-	load(dir, &mc);
+	load(dir, &mc, true);
 	attr_msg_init(&reply);
 	if (request(&mc, CTL_REQ_STATUS, &reply) == 0) {
 		attr_get_int(&reply, "pid", &pid);
@@ -157,6 +166,13 @@ cmd_start(const char *dir)
 	return 0;
 }
 
+/* mail_owner may not signal a root master, but may see that it runs. */
+static bool
+alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 static int
 cmd_stop(const char *dir)
 {
@@ -165,7 +181,7 @@ cmd_stop(const char *dir)
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	int64_t pid = 0, limit, i;
 
-	load(dir, &mc);
+	load(dir, &mc, false);
 	attr_msg_init(&reply);
 	if (request(&mc, CTL_REQ_STOP, &reply) == -1) {
 		if (not_running(errno)) {
@@ -177,9 +193,9 @@ cmd_stop(const char *dir)
 	attr_get_int(&reply, "pid", &pid);
 	/* The master kills what is left after shutdown_timeout. */
 	limit = (conf_time(mc.conf, "shutdown_timeout") + 5) * 20;
-	for (i = 0; i < limit && pid > 0 && kill((pid_t)pid, 0) == 0; i++)
+	for (i = 0; i < limit && pid > 0 && alive((pid_t)pid); i++)
 		nanosleep(&ts, NULL);
-	if (pid > 0 && kill((pid_t)pid, 0) == 0) {
+	if (pid > 0 && alive((pid_t)pid)) {
 		fprintf(stderr, "ternctl: master pid %lld still running\n",
 		    (long long)pid);
 		return 1;
@@ -195,9 +211,9 @@ cmd_reload(const char *dir)
 {
 	struct master_config mc;
 	struct attr_msg reply;
-	char status[16];
+	char status[16], reason[512];
 
-	load(dir, &mc);
+	load(dir, &mc, false);
 	attr_msg_init(&reply);
 	if (request(&mc, CTL_REQ_RELOAD, &reply) == -1) {
 		if (not_running(errno))
@@ -206,7 +222,9 @@ cmd_reload(const char *dir)
 	}
 	if (attr_get_str(&reply, "status", status, sizeof(status)) == -1 ||
 	    strcmp(status, "ok") != 0) {
-		fprintf(stderr, "ternctl: reload failed\n");
+		if (attr_get_str(&reply, "reason", reason, sizeof(reason)) == -1)
+			strlcpy(reason, "no reason given", sizeof(reason));
+		fprintf(stderr, "ternctl: reload failed: %s\n", reason);
 		return 1;
 	}
 	printf("tern reloaded\n");
@@ -223,7 +241,7 @@ cmd_status(const char *dir)
 	const struct attr *a;
 	int64_t pid = 0, started = 0;
 
-	load(dir, &mc);
+	load(dir, &mc, false);
 	attr_msg_init(&reply);
 	if (request(&mc, CTL_REQ_STATUS, &reply) == -1) {
 		if (not_running(errno)) {

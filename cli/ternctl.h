@@ -16,7 +16,7 @@ struct master_config;
 /* ternctl_check.c: returns the exit status (0: no problem found). */
 int	ternctl_check(const char *dir);
 
-/* ternctl_config.c: "ternctl config [-a|-d|-n|-m] [name ...]". */
+/* ternctl_config.c: "ternctl config [-d|-n|-m] [name ...]". */
 int	ternctl_config(const char *dir, int argc, char *argv[]);
 
 /* Print a problem the way every ternctl command does. */

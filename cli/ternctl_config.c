@@ -66,7 +66,10 @@ show(const struct conf *c, const char *name, bool defaults)
 		fprintf(stderr, "ternctl: unknown parameter %s\n", name);
 		return 1;
 	}
-	v = defaults ? p->def : conf_get(c, name);
+	if (defaults && p->def_fn != NULL)
+		v = "(computed at start-up)";
+	else
+		v = defaults ? p->def : conf_get(c, name);
 	printf("%s = %s\n", name, v != NULL ? v : "");
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -188,7 +189,7 @@ struct multi {
 	struct service_ctx *ctx;
 	struct event	*ev_listen, *ev_idle, *ev_term, *ev_hup;
 	size_t		 max;
-	bool		 listening, busy;
+	bool		 listening, busy, serving;
 	struct timeval	 idle;
 };
 
@@ -229,6 +230,10 @@ multi_accept(evutil_socket_t lfd, short what, void *arg)
 
 	if ((fd = accept_one()) == -1)
 		return;
+	if (!multi.serving) {
+		multi.serving = true;
+		(void)service_status_write(SERVICE_STATUS_FD, SERVICE_SERVING);
+	}
 	ctx->nclients++;
 	multi_update();
 	ctx->svc->client(ctx, fd);
@@ -325,18 +330,21 @@ drop(struct service_ctx *ctx, bool unpriv, const char *chroot_dir)
 	if (!priv_is_root()) {
 		if (chroot_dir != NULL)
 			log_warnx("not root: chroot %s skipped", chroot_dir);
-		return;
-	}
-	if (!unpriv) {
+	} else if (!unpriv) {
+		/* Kept root: the program drops privilege itself (local). */
 		if (chroot_dir != NULL && (chroot(chroot_dir) == -1 ||
 		    chdir("/") == -1))
 			fatal("chroot %s", chroot_dir);
+	} else {
+		owner = conf_str(ctx->conf, "mail_owner");
+		if (priv_lookup(owner, &u, &err) == -1)
+			fatalx("mail_owner %s: %s", owner, err);
+		priv_drop(&u, chroot_dir);
 		return;
 	}
-	owner = conf_str(ctx->conf, "mail_owner");
-	if (priv_lookup(owner, &u, &err) == -1)
-		fatalx("mail_owner %s: %s", owner, err);
-	priv_drop(&u, chroot_dir);
+	/* No exec of a setuid program can ever give privilege back. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NO_NEW_PRIVS");
 }
 
 void

@@ -18,7 +18,9 @@
  * as root), -r to chroot first.  Over the status pipe a process tells the
  * master whether it can take another client (struct service_status, one
  * atomic write each): AVAIL when it waits for clients, BUSY when it cannot
- * take more.  The master spawns a new process only when none is AVAIL.
+ * take more, and (multi only) SERVING once when it accepts its first
+ * client.  The master spawns a new process only when none is AVAIL, and
+ * throttles a service only for processes that died before serving.
  *
  * Two shapes of service:
  *   SERVICE_ONE_CLIENT  accept one connection, serve it, exit (smtpd).
@@ -43,10 +45,11 @@
 
 #define SERVICE_AVAIL		1
 #define SERVICE_BUSY		0
+#define SERVICE_SERVING		2	/* multi: took its first client */
 
 struct service_status {
 	int32_t	pid;
-	int32_t	status;		/* SERVICE_AVAIL or SERVICE_BUSY */
+	int32_t	status;		/* SERVICE_AVAIL, _BUSY or _SERVING */
 };
 
 struct conf;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libutil.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,10 +59,41 @@ open_listeners(struct master *m)
 
 	for (i = 0; i < s->n; i++) {
 		if ((fd = master_listen(&m->cfg, &s->defs[i], &err)) == -1)
-			fatalx("service %s: %s %s: %s", s->defs[i].name, err,
-			    s->defs[i].listen, strerror(errno));
+			fatalx("service %s: %s %s%s%s", s->defs[i].name, err,
+			    s->defs[i].listen, errno ? ": " : "",
+			    errno ? strerror(errno) : "");
 		master_service_add(m, &s->defs[i], fd);
 	}
+}
+
+/* Where the log goes; on reload this also reopens a rotated maillog. */
+static int
+log_setup(const struct master_config *mc)
+{
+	const char *maillog = conf_str(mc->conf, "maillog_file");
+
+	if (maillog[0] == '\0')
+		return LOG_TO_SYSLOG;
+	if (log_file(maillog) == -1)
+		fatal("maillog_file %s", maillog);
+	return LOG_TO_FILE;
+}
+
+static void
+reopen_log(const struct master_config *mc)
+{
+	const char *maillog = conf_str(mc->conf, "maillog_file");
+
+	if (maillog[0] == '\0') {
+		log_init("master", LOG_TO_SYSLOG);
+		return;
+	}
+	if (log_file(maillog) == -1) {
+		log_warn("reload: maillog_file %s; logging stays where it was",
+		    maillog);
+		return;
+	}
+	log_init("master", LOG_TO_FILE);
 }
 
 static struct msvc *
@@ -75,8 +107,8 @@ find_service(struct master *m, const char *name)
 	return NULL;
 }
 
-void
-master_reload(struct master *m)
+int
+master_reload(struct master *m, const char **why_r)
 {
 	struct master_config nc;
 	struct msvc *svc, *next;
@@ -85,21 +117,26 @@ master_reload(struct master *m)
 	size_t i;
 	int fd;
 
-	if (m->stopping)
-		return;
+	if (m->stopping) {
+		*why_r = "the master is stopping";
+		return -1;
+	}
 	if (master_config_load(m->cfg.config_dir, priv_is_root(), &nc,
 	    report, NULL) != 0) {
-		log_error("reload: configuration errors; keeping the running "
-		    "configuration");
+		*why_r = "configuration errors (see the log or ternctl check); "
+		    "keeping the running configuration";
+		log_error("reload: %s", *why_r);
 		master_config_free(&nc);
-		return;
+		return -1;
 	}
 	if (strcmp(nc.queue_dir, m->cfg.queue_dir) != 0) {
-		log_error("reload: queue_directory changed; that needs a "
-		    "restart (ternctl stop; ternctl start)");
+		*why_r = "queue_directory changed; that needs a restart "
+		    "(ternctl stop; ternctl start)";
+		log_error("reload: %s", *why_r);
 		master_config_free(&nc);
-		return;
+		return -1;
 	}
+	reopen_log(&nc);
 
 	/* Services gone, or moved to another address: close and drain. */
 	TAILQ_FOREACH_SAFE(svc, &m->services, entry, next) {
@@ -120,20 +157,24 @@ master_reload(struct master *m)
 	for (i = 0; i < nc.services.n; i++) {
 		d = &nc.services.defs[i];
 		if ((svc = find_service(m, d->name)) != NULL) {
+			if (!master_def_equal(d, &svc->def))
+				log_info("reload: service %s changed", d->name);
 			master_def_free(&svc->def);
 			master_def_copy(&svc->def, d);
 			master_service_update(m, svc);
 			continue;
 		}
 		if ((fd = master_listen(&m->cfg, d, &err)) == -1) {
-			log_error("reload: service %s: %s %s: %s", d->name, err,
-			    d->listen, strerror(errno));
+			log_error("reload: service %s: %s %s%s%s", d->name,
+			    err, d->listen, errno ? ": " : "",
+			    errno ? strerror(errno) : "");
 			continue;
 		}
 		log_info("reload: service %s %s opened", d->name, d->listen);
 		master_service_add(m, d, fd);
 	}
 	log_info("reload: done");
+	return 0;
 }
 
 static void
@@ -197,10 +238,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		if (m->stopping && LIST_EMPTY(&m->children))
 			finish(m);
 		break;
-	case SIGHUP:
+	case SIGHUP: {
+		const char *why;
+
 		log_info("reload requested by SIGHUP");
-		master_reload(m);
+		(void)master_reload(m, &why);
 		break;
+	}
 	default:
 		master_stop(m);
 		break;
@@ -259,15 +303,27 @@ daemonize(int64_t timeout)
 		close(p[1]);
 		pfd.fd = p[0];
 		pfd.events = POLLIN;
-		n = poll(&pfd, 1, (int)(timeout * 1000));
+		do {
+			n = poll(&pfd, 1, (int)(timeout * 1000));
+		} while (n == -1 && errno == EINTR);
 		if (n == 1 && read(p[0], &c, 1) == 1 && c == 'R')
 			_exit(0);
-		fprintf(stderr, "master: did not become ready; see the log\n");
+		if (n == 0) {
+			/* Not ready in time: it must not come up behind us. */
+			kill(pid, SIGKILL);
+			fprintf(stderr, "master: not ready after "
+			    "master_start_timeout (%llds); stopped it\n",
+			    (long long)timeout);
+		} else
+			fprintf(stderr, "master: did not start; see above and "
+			    "the log\n");
 		_exit(1);
 	}
 	close(p[0]);
 	if (setsid() == -1)
 		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
 	return p[1];
 }
 
@@ -289,7 +345,8 @@ int
 main(int argc, char *argv[])
 {
 	static struct master m;
-	const char *dir = TERN_CONFIG_DIR, *maillog;
+	const char *dir = TERN_CONFIG_DIR;
+	char absdir[PATH_MAX];
 	bool foreground = false;
 	int ch, logdest;
 
@@ -311,19 +368,16 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* Children and reloads must find it after chdir("/"). */
+	if (realpath(dir, absdir) == NULL)
+		fatal("config directory %s", dir);
+	dir = absdir;
 	umask(022);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (master_config_load(dir, priv_is_root(), &m.cfg, report, NULL) != 0)
 		fatalx("%s: configuration errors, see above; not started", dir);
-	maillog = conf_str(m.cfg.conf, "maillog_file");
-	logdest = LOG_TO_STDERR;
-	if (maillog[0] != '\0') {
-		if (log_file(maillog) == -1)
-			fatal("maillog_file %s", maillog);
-		logdest |= LOG_TO_FILE;
-	} else
-		logdest |= LOG_TO_SYSLOG;
+	logdest = LOG_TO_STDERR | log_setup(&m.cfg);
 	log_init("master", logdest);
 	if (!priv_is_root())
 		log_info("not running as root: no privilege changes");

@@ -130,7 +130,6 @@ int	master_unix_path(const struct master_config *, const char *rel,
 	    char *buf, size_t sz);
 
 /* master_spawn.c */
-void	master_services_start(struct master *);
 void	master_service_add(struct master *, const struct service_def *, int fd);
 void	master_service_update(struct master *, struct msvc *);
 void	master_service_remove(struct master *, struct msvc *);
@@ -148,7 +147,12 @@ int	master_ctl_open(struct master *);
 void	master_ctl_close(struct master *);
 
 /* main.c: actions shared by signals and the control socket */
-void	master_reload(struct master *);
+/*
+ * master_reload -- re-read both files and apply them (see main.c).
+ * Returns 0, or -1 with *why_r set to a static string when the running
+ * configuration was kept.
+ */
+int	master_reload(struct master *, const char **why_r);
 void	master_stop(struct master *);
 
 #endif

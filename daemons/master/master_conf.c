@@ -94,9 +94,9 @@ lookup_users(struct report_ctx *rc, struct master_config *mc)
 	owner = conf_str(mc->conf, "mail_owner");
 	if (priv_lookup(owner, &u, &err) == -1)
 		say(rc, true, "mail_owner %s: %s; create it with: useradd "
-		    "--system --user-group --home-dir %s --no-create-home "
-		    "--shell /usr/sbin/nologin %s", owner, err, mc->queue_dir,
-		    owner);
+		    "--system --user-group --home-dir /nonexistent "
+		    "--no-create-home --shell /usr/sbin/nologin %s", owner,
+		    err, owner);
 	else {
 		mc->mail_uid = u.uid;
 		mc->mail_gid = u.gid;

@@ -96,9 +96,15 @@ serve(struct master *m, int fd)
 		buf_clear(&table);
 		reply(fd, &out);
 	} else if (strcmp(req, CTL_REQ_RELOAD) == 0) {
+		const char *why;
+
 		log_info("reload requested by ternctl");
-		master_reload(m);
-		attr_put_str(&out, "status", "ok");
+		if (master_reload(m, &why) == 0)
+			attr_put_str(&out, "status", "ok");
+		else {
+			attr_put_str(&out, "status", "error");
+			attr_put_str(&out, "reason", why);
+		}
 		attr_put_int(&out, "pid", getpid());
 		reply(fd, &out);
 	} else if (strcmp(req, CTL_REQ_STOP) == 0) {

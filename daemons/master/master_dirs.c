@@ -119,6 +119,8 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
 	const struct master_dir *d;
 	char path[1100], msg[1300];
 	struct stat st;
+	/* Without root we cannot tell a root instance from our own. */
+	bool owners_known = geteuid() == 0;
 	int problems = 0;
 	uid_t uid;
 	gid_t gid;
@@ -136,7 +138,7 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
 			continue;
 		} else if (!S_ISDIR(st.st_mode))
 			snprintf(msg, sizeof(msg), "%s: not a directory", path);
-		else if (st.st_uid != uid || st.st_gid != gid)
+		else if (owners_known && (st.st_uid != uid || st.st_gid != gid))
 			snprintf(msg, sizeof(msg), "%s: owned by %lu:%lu, "
 			    "should be %lu:%lu", path, (unsigned long)st.st_uid,
 			    (unsigned long)st.st_gid, (unsigned long)uid,

@@ -41,7 +41,7 @@ listen_inet(const struct service_def *d, const char **err_r)
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_flags = AI_PASSIVE;
 	/* The wildcard: one dual-stack IPv6 socket, else IPv4. */
 	if (d->host[0] == '\0')
 		hints.ai_family = AF_INET6;

@@ -233,7 +233,8 @@ on_status(evutil_socket_t fd, short what, void *arg)
 		c = find_child(m, (pid_t)st.pid);
 		if (c == NULL || c->svc != svc || c->signalled)
 			continue;
-		if (st.status == SERVICE_BUSY) {
+		if (st.status == SERVICE_BUSY ||
+		    st.status == SERVICE_SERVING) {
 			c->served = true;
 			svc->failures = 0;
 		}
@@ -304,25 +305,37 @@ master_service_add(struct master *m, const struct service_def *def, int fd)
 	    svc->ev_throttle == NULL)
 		fatalx("cannot create events");
 	event_add(svc->ev_status, NULL);
-	if (def->wakeup > 0) {
-		struct timeval tv = { def->wakeup, 0 };
-
-		if (def->type != SERVICES_UNIX)
-			log_warnx("service %s: wakeup only works for unix "
-			    "services; ignored", def->name);
-		else {
-			svc->ev_wakeup = event_new(m->base, -1, EV_PERSIST,
-			    on_wakeup, svc);
-			event_add(svc->ev_wakeup, &tv);
-		}
-	}
 	TAILQ_INSERT_TAIL(&m->services, svc, entry);
 	master_service_update(m, svc);
+}
+
+/* (Re)arm the wake-up timer from the definition; reload may change it. */
+static void
+set_wakeup(struct master *m, struct msvc *svc)
+{
+	struct timeval tv = { svc->def.wakeup, 0 };
+
+	if (svc->ev_wakeup != NULL) {
+		event_free(svc->ev_wakeup);
+		svc->ev_wakeup = NULL;
+	}
+	if (svc->def.wakeup == 0)
+		return;
+	if (svc->def.type != SERVICES_UNIX) {
+		log_warnx("service %s: wakeup only works for unix services; "
+		    "ignored", svc->def.name);
+		return;
+	}
+	svc->ev_wakeup = event_new(m->base, -1, EV_PERSIST, on_wakeup, svc);
+	if (svc->ev_wakeup == NULL)
+		fatalx("cannot create events");
+	event_add(svc->ev_wakeup, &tv);
 }
 
 void
 master_service_update(struct master *m, struct msvc *svc)
 {
+	set_wakeup(m, svc);
 	svc->maxproc = svc->def.maxproc ? svc->def.maxproc :
 	    (unsigned)conf_int(m->cfg.conf, "default_process_limit");
 	adjust(m, svc);
@@ -364,15 +377,6 @@ master_service_remove(struct master *m, struct msvc *svc)
 	master_signal_children(m, svc, SIGHUP);
 	if (svc->nproc == 0)
 		service_free(m, svc);
-}
-
-void
-master_services_start(struct master *m)
-{
-	struct msvc *svc;
-
-	TAILQ_FOREACH(svc, &m->services, entry)
-		adjust(m, svc);
 }
 
 void

@@ -197,6 +197,43 @@ class MasterTest(unittest.TestCase):
                                  not set(old) & set(t.children("a"))),
                         t.log())
 
+    def test_reload_refused_with_reason_and_status_still_works(self):
+        t = self.instance(self.svc_line("a", "127.0.0.1:%d" % self.port))
+        t.start()
+        t.write_conf("max_idle = whenever\n")
+        r = t.ternctl("reload")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("reload failed: configuration errors", r.stderr)
+        # A broken file never keeps the administrator from the instance.
+        r = t.ternctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tern is running", r.stdout)
+        self.assertEqual(t.ternctl("stop").returncode, 0)
+        self.assertEqual(t.our_processes(), [])
+
+    def test_multi_crash_after_serving_does_not_throttle(self):
+        t = self.instance(self.svc_line("m", "127.0.0.1:%d" % self.port,
+                                        args="multi"))
+        t.start()
+        c = connect(self.port)
+        pid = int(hello_fields(readline(c))["pid"])
+        os.kill(pid, signal.SIGSEGV)
+        self.assertTrue(wait_for(lambda: "killed by signal 11" in t.log()))
+        c.close()
+        time.sleep(0.3)
+        self.assertNotIn("throttling", t.log())
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "m")
+        c.close()
+
+    def test_unknown_port_name_is_a_clear_start_error(self):
+        t = self.instance(self.svc_line("a", "127.0.0.1:no-such-port"))
+        r = t.ternctl("start")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("service a:", r.stderr)
+        self.assertIn("127.0.0.1:no-such-port", r.stderr)
+        self.assertNotIn("Success", r.stderr)
+
     # ---- stop and the lock ------------------------------------------------
     def test_stop_leaves_no_process_behind(self):
         t = self.instance(
