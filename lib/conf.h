@@ -6,9 +6,10 @@
  *
  * Syntax: "name = value" lines; '#' starts a comment line; a line that
  * starts with white space continues the previous one; $name and ${name}
- * expand to another parameter's value (loops are an error); lists are
- * separated by commas and/or white space.  The table conf_params[] is the
- * single source of names, types, defaults, checks and the one-line
+ * expand to another parameter's value (loops are an error; an undefined
+ * name expands to nothing, with a warning; "$$" is a literal "$"); lists
+ * are separated by commas and/or white space.  The table conf_params[] is
+ * the single source of names, types, defaults, checks and the one-line
  * descriptions that ternctl config and tern.conf(5) print.
  */
 #ifndef TERN_CONF_H
@@ -115,8 +116,9 @@ int	conf_finish(struct conf *);
 
 /*
  * Getters: the expanded, checked value.  A name not in conf_params[] or a
- * type mismatch is a programming error: bug().  The strings belong to conf.
- * conf_str serves CONF_STR and CONF_PATH parameters.
+ * type mismatch is a programming error: bug(), and so is a call before
+ * conf_finish.  The strings belong to conf.  conf_str serves CONF_STR and
+ * CONF_PATH parameters.
  */
 const char *conf_str(const struct conf *, const char *name);
 int64_t	conf_int(const struct conf *, const char *name);
@@ -129,7 +131,8 @@ const char *const *conf_list(const struct conf *, const char *name,
 
 /*
  * conf_get -- the expanded value of any parameter, also unknown ones
- * defined in the file, or NULL when not defined.  Does not bug().
+ * defined in the file, or NULL when not defined (or before conf_finish).
+ * Does not bug().
  */
 const char *conf_get(const struct conf *, const char *name);
 

@@ -1,0 +1,254 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * conf_params.c -- the tern.conf parameter table and its validators.
+ *
+ * Process:  all (linked into every program through conf.c).
+ * Input:    validators see expanded values that passed their type check.
+ * Failure:  a validator returns -1 and a static reason; nothing else.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+/* Set by the build; these keep the file compilable on its own. */
+#ifndef TERN_CONFIG_DIR
+#define TERN_CONFIG_DIR		"/etc/tern"
+#endif
+#ifndef TERN_QUEUE_DIR
+#define TERN_QUEUE_DIR		"/var/spool/tern"
+#endif
+#ifndef TERN_DAEMON_DIR
+#define TERN_DAEMON_DIR		"/usr/libexec/tern"
+#endif
+#ifndef TERN_VERSION
+#define TERN_VERSION		"0"
+#endif
+
+#define USER_NAME_MAX		32
+#define DOMAIN_MAX		253
+#define LABEL_MAX		63
+#define HOST_BUF		256
+
+static bool
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/* A user or group name: [A-Za-z0-9._-]{1,32}, not starting with '-'. */
+static int
+check_user(const char *v, const char **err_r)
+{
+	size_t i;
+
+	if (v[0] == '\0') {
+		*err_r = "empty name";
+		return -1;
+	}
+	if (strlen(v) > USER_NAME_MAX) {
+		*err_r = "name longer than 32 bytes";
+		return -1;
+	}
+	if (v[0] == '-') {
+		*err_r = "name starts with \"-\"";
+		return -1;
+	}
+	for (i = 0; v[i] != '\0'; i++) {
+		if (!is_alnum((unsigned char)v[i]) && v[i] != '.' &&
+		    v[i] != '_' && v[i] != '-') {
+			*err_r = "bad character in name";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One label of a domain name, n bytes at s. */
+static int
+check_label(const char *s, size_t n, const char **err_r)
+{
+	size_t i;
+
+	if (n == 0) {
+		*err_r = "empty label in domain name";
+		return -1;
+	}
+	if (n > LABEL_MAX) {
+		*err_r = "domain name label longer than 63 bytes";
+		return -1;
+	}
+	if (s[0] == '-' || s[n - 1] == '-') {
+		*err_r = "domain name label starts or ends with \"-\"";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '-') {
+			*err_r = "bad character in domain name";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A host or domain name: labels of letters, digits and inner hyphens. */
+static int
+check_domain(const char *v, const char **err_r)
+{
+	size_t n;
+
+	if (v[0] == '\0') {
+		*err_r = "empty domain name";
+		return -1;
+	}
+	if (strlen(v) > DOMAIN_MAX) {
+		*err_r = "domain name longer than 253 bytes";
+		return -1;
+	}
+	for (;;) {
+		n = strcspn(v, ".");
+		if (check_label(v, n, err_r) == -1)
+			return -1;
+		if (v[n] == '\0')
+			return 0;
+		v += n + 1;
+	}
+}
+
+static int
+check_log_file(const char *v, const char **err_r)
+{
+	if (v[0] == '\0')
+		return 0;		/* log to syslog */
+	if (v[0] != '/') {
+		*err_r = "not an absolute path";
+		return -1;
+	}
+	return 0;
+}
+
+/* The host's name, qualified through the resolver when it has no dot. */
+static int
+find_hostname(char *buf, size_t sz)
+{
+	struct addrinfo hints, *res;
+	char host[HOST_BUF];
+	int r = -1;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		return -1;
+	host[sizeof(host) - 1] = '\0';
+	if (host[0] == '\0')
+		return -1;
+	if (strchr(host, '.') == NULL) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_CANONNAME;
+		if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+			if (res->ai_canonname != NULL &&
+			    strchr(res->ai_canonname, '.') != NULL)
+				r = strlcpy(buf, res->ai_canonname, sz) < sz ?
+				    0 : -1;
+			freeaddrinfo(res);
+			if (r == 0)
+				return 0;
+		}
+	}
+	return strlcpy(buf, host, sz) < sz ? 0 : -1;
+}
+
+/*
+ * The resolver may be slow or hang on DNS, and the name does not change
+ * while a program runs: ask once per process.
+ */
+static int
+default_hostname(char *buf, size_t sz)
+{
+	static char name[HOST_BUF];
+	static int state;	/* 0: not asked, 1: name, -1: failed */
+
+	if (state == 0)
+		state = find_hostname(name, sizeof(name)) == 0 ? 1 : -1;
+	if (state == -1)
+		return -1;
+	return strlcpy(buf, name, sz) < sz ? 0 : -1;
+}
+
+#define PARAM(n, t, d, lo, hi, chk, text) \
+	{ (n), (t), (d), NULL, (lo), (hi), (chk), (text) }
+
+const struct conf_param conf_params[] = {
+	/* Where things are. */
+	PARAM("config_directory", CONF_PATH, TERN_CONFIG_DIR, 0, 0, NULL,
+	    "directory of tern.conf and services.conf (the one in use)"),
+	PARAM("queue_directory", CONF_PATH, TERN_QUEUE_DIR, 0, 0, NULL,
+	    "root of the mail queue and of the service sockets"),
+	PARAM("daemon_directory", CONF_PATH, TERN_DAEMON_DIR, 0, 0, NULL,
+	    "directory of the service programs the master runs"),
+
+	/* Who runs it. */
+	PARAM("mail_owner", CONF_STR, "tern", 0, 0, check_user,
+	    "unprivileged user that owns the queue and runs the services"),
+	PARAM("setgid_group", CONF_STR, "terndrop", 0, 0, check_user,
+	    "group of the setgid programs that drop local mail into the queue"),
+
+	/* Who it is. */
+	{ "myhostname", CONF_STR, "localhost", default_hostname, 0, 0,
+	    check_domain,
+	    "fully qualified name of this host (default: from the system)" },
+	PARAM("mydomain", CONF_STR, "localdomain", 0, 0, check_domain,
+	    "domain of this host, used in other defaults"),
+	PARAM("myorigin", CONF_STR, "$myhostname", 0, 0, NULL,
+	    "domain appended to locally posted mail without a domain"),
+	PARAM("mydestination", CONF_LIST,
+	    "$myhostname, localhost.$mydomain, localhost", 0, 0, NULL,
+	    "domains delivered locally rather than forwarded"),
+	PARAM("mynetworks", CONF_LIST, "127.0.0.0/8, [::1]/128", 0, 0, NULL,
+	    "client networks trusted to relay through this host"),
+	PARAM("mail_name", CONF_STR, "Tern", 0, 0, NULL,
+	    "name of the mail system in greetings and bounces"),
+	PARAM("mail_version", CONF_STR, TERN_VERSION, 0, 0, NULL,
+	    "version of the mail system, set when Tern was built"),
+
+	/* Logging. */
+	PARAM("maillog_file", CONF_STR, "", 0, 0, check_log_file,
+	    "when set, daemons append log lines to this file, not syslog"),
+
+	/* Processes. */
+	PARAM("default_process_limit", CONF_INT, "100", 1, 10000, NULL,
+	    "most processes of one service unless services.conf says"),
+	PARAM("service_throttle_time", CONF_TIME, "60s", 1, 3600, NULL,
+	    "pause before restarting a service whose process failed"),
+	PARAM("max_idle", CONF_TIME, "100s", 1, 86400, NULL,
+	    "how long an idle service process waits for a client, then exits"),
+	PARAM("max_use", CONF_INT, "100", 1, 1000000, NULL,
+	    "clients a multi-client service process takes before it exits"),
+	PARAM("shutdown_timeout", CONF_TIME, "10s", 1, 3600, NULL,
+	    "how long the master waits for its children on stop, then kills"),
+	PARAM("master_start_timeout", CONF_TIME, "30s", 1, 3600, NULL,
+	    "how long \"ternctl start\" waits for the master to be ready"),
+
+	/* Limits. */
+	PARAM("message_size_limit", CONF_SIZE, "10240000", 0, INT64_MAX, NULL,
+	    "largest message accepted, in bytes, headers included"),
+	PARAM("line_length_limit", CONF_SIZE, "2048", 512, 1048576, NULL,
+	    "longest message line kept whole; longer ones are split"),
+
+	/* SMTP server. */
+	PARAM("smtpd_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "how long the SMTP server waits for a client command or data"),
+	PARAM("smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name", 0, 0,
+	    NULL, "text after \"220\" in the SMTP greeting"),
+
+	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
+};
