@@ -190,6 +190,7 @@ struct multi {
 	struct event	*ev_listen, *ev_idle, *ev_term, *ev_hup;
 	size_t		 max;
 	bool		 listening, busy, serving;
+	int64_t		 used, max_use;
 	struct timeval	 idle;
 };
 
@@ -222,6 +223,21 @@ multi_update(void)
 		event_del(multi.ev_idle);
 }
 
+/* Accept no more clients; exit once the current ones are done. */
+static void
+drain(struct service_ctx *ctx)
+{
+	if (ctx->draining)
+		return;
+	ctx->draining = true;
+	event_del(multi.ev_listen);
+	multi.listening = false;
+	close(SERVICE_LISTEN_FD);
+	/* The master must not count on us for new clients any more. */
+	(void)service_status_write(SERVICE_STATUS_FD, SERVICE_BUSY);
+	multi_update();
+}
+
 static void
 multi_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -235,7 +251,11 @@ multi_accept(evutil_socket_t lfd, short what, void *arg)
 		(void)service_status_write(SERVICE_STATUS_FD, SERVICE_SERVING);
 	}
 	ctx->nclients++;
-	multi_update();
+	/* Used enough: take no more, exit when these are done. */
+	if (++multi.used >= multi.max_use)
+		drain(ctx);
+	else
+		multi_update();
 	ctx->svc->client(ctx, fd);
 }
 
@@ -268,11 +288,7 @@ multi_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	/* SIGHUP: the master reloaded; finish current clients, then exit. */
-	ctx->draining = true;
-	event_del(multi.ev_listen);
-	multi.listening = false;
-	close(SERVICE_LISTEN_FD);
-	multi_update();
+	drain(ctx);
 }
 
 static _Noreturn void
@@ -283,6 +299,7 @@ run_multi(struct service_ctx *ctx)
 	multi.ctx = ctx;
 	multi.max = ctx->svc->max_clients ? ctx->svc->max_clients : 1000;
 	multi.idle.tv_sec = conf_time(ctx->conf, "max_idle");
+	multi.max_use = conf_int(ctx->conf, "max_use");
 	multi.ev_listen = event_new(ctx->base, SERVICE_LISTEN_FD,
 	    EV_READ | EV_PERSIST, multi_accept, ctx);
 	multi.ev_idle = evtimer_new(ctx->base, multi_idle, ctx);

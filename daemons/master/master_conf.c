@@ -139,6 +139,9 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
 	 */
 	if (conf_load(mc->conf, path) == -1 && rc.errors == 0)
 		rc.errors++;
+	/* The directory in use, whatever the file says. */
+	if (conf_set(mc->conf, "config_directory", dir) == -1 && rc.errors == 0)
+		rc.errors++;
 	conf_finish(mc->conf);
 	copy_path(&rc, mc->conf, "queue_directory", mc->queue_dir,
 	    sizeof(mc->queue_dir));

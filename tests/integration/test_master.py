@@ -89,6 +89,23 @@ class MasterTest(unittest.TestCase):
         for s in (a, b, c):
             s.close()
 
+    def test_multi_client_process_retires_after_max_use(self):
+        t = self.instance(self.svc_line("multi", "127.0.0.1:%d" % self.port,
+                                        args="multi"),
+                          extra_conf="max_use = 2\n")
+        t.start()
+        pids = []
+        for _ in range(3):
+            c = connect(self.port)
+            pids.append(hello_fields(readline(c))["pid"])
+            c.close()
+            time.sleep(0.1)
+        self.assertEqual(pids[0], pids[1])
+        self.assertNotEqual(pids[1], pids[2])
+        self.assertTrue(wait_for(lambda: int(pids[0]) not in
+                                 t.children("multi")))
+        self.assertNotIn("throttling", t.log())
+
     def test_unix_service_and_wakeup(self):
         t = self.instance(self.svc_line("waker", "private/waker",
                                         typ="unix", wakeup=1, args="multi"))

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -46,18 +48,36 @@ write_file(const char *name, const char *text)
 	fclose(f);
 }
 
+/* A port on 127.0.0.1 nothing listens on now. */
+static unsigned
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
 static void
 setup(void)
 {
-	char conf[1024];
+	char conf[1024], svc[1024];
 
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(conf, sizeof(conf), "queue_directory = %s/spool\n"
 	    "daemon_directory = %s\n", tmpdir, tmpdir);
 	write_file("tern.conf", conf);
-	write_file("services.conf",
-	    "a inet 127.0.0.1:0 y n 4 2 - prog\n"
-	    "b unix private/b y n - 0 60 prog arg1 arg2\n");
+	snprintf(svc, sizeof(svc), "a inet 127.0.0.1:%u y n 4 2 - prog\n"
+	    "b unix private/b y n - 0 60 prog arg1 arg2\n", free_port());
+	write_file("services.conf", svc);
 	nerrors = nwarnings = 0;
 	lastmsg[0] = '\0';
 }
@@ -149,7 +169,7 @@ START_TEST(test_config_load_reports_everything)
 
 	write_file("tern.conf", "max_idle = never\nmax_use = -3\n");
 	write_file("services.conf",
-	    "a inet 127.0.0.1:0 y n 4 9 - prog\n"
+	    "a inet 127.0.0.1:2525 y n 4 9 - prog\n"
 	    "b bogus private/b y n - 0 - prog\n");
 	n = master_config_load(tmpdir, false, &mc, report, NULL);
 	/* Two bad parameters and two bad services: all four reported. */
@@ -164,7 +184,7 @@ START_TEST(test_config_prefork_over_limit)
 	struct master_config mc;
 
 	write_file("tern.conf", "default_process_limit = 3\n");
-	write_file("services.conf", "a inet 127.0.0.1:0 y n - 5 - prog\n");
+	write_file("services.conf", "a inet 127.0.0.1:2525 y n - 5 - prog\n");
 	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
 	    1);
 	ck_assert(strstr(lastmsg, "prefork 5 is above the process limit 3")
