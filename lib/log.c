@@ -79,6 +79,22 @@ log_procname(void)
 	return procname;
 }
 
+/* Write the n bytes snprintf() wanted; a line cut short still ends in \n. */
+static void
+put(int fd, char *line, size_t sz, int n)
+{
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sz) {
+		n = (int)sz - 1;
+		line[n - 1] = '\n';
+	}
+	(void)write(fd, line, (size_t)n);
+}
+
+static void	emit(int, const char *, const char *, va_list, int)
+		    __attribute__((format(printf, 3, 0)));
+
 /* One write(2) per line, so that lines of several processes never mix. */
 static void
 emit(int pri, const char *level, const char *fmt, va_list ap, int err)
@@ -96,9 +112,7 @@ emit(int pri, const char *level, const char *fmt, va_list ap, int err)
 	if (dest & LOG_TO_STDERR) {
 		n = snprintf(line, sizeof(line), "tern/%s[%ld]: %s%s\n",
 		    procname, (long)getpid(), level, msg);
-		if (n > 0)
-			(void)write(STDERR_FILENO, line,
-			    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		put(STDERR_FILENO, line, sizeof(line), n);
 	}
 	if ((dest & LOG_TO_FILE) && filefd != -1) {
 		char stamp[32], host[64];
@@ -114,9 +128,7 @@ emit(int pri, const char *level, const char *fmt, va_list ap, int err)
 		n = snprintf(line, sizeof(line), "%s.%06ld %s tern/%s[%ld]: %s%s\n",
 		    stamp, (long)(ts.tv_nsec / 1000), host, procname,
 		    (long)getpid(), level, msg);
-		if (n > 0)
-			(void)write(filefd, line,
-			    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		put(filefd, line, sizeof(line), n);
 	}
 }
 
@@ -186,12 +198,19 @@ const char *
 log_safe(char *buf, size_t sz, const char *s, size_t n)
 {
 	size_t room;
+	char one[2];
 
 	if (sz == 0)
 		return buf;
 	buf[0] = '\0';
 	if (sz < 8)
 		return buf;
+	/* Given n == 1, strnvisx() reads s[1] too, as its look-ahead byte. */
+	if (n == 1) {
+		one[0] = s[0];
+		one[1] = '\0';
+		s = one;
+	}
 	/* strnvisx() needs up to 4 bytes per input byte, plus the NUL. */
 	room = (sz - 4) / 4;
 	if (n <= room) {

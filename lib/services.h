@@ -49,7 +49,7 @@ struct service_def {
 	char		 listen[SERVICES_LISTEN_MAX + 1];	/* as written */
 	/* inet: host part ("" for any address) and port, parsed. */
 	char		 host[SERVICES_LISTEN_MAX + 1];
-	char		 port[8];
+	char		 port[32];
 	bool		 unpriv;
 	char		 chroot[SERVICES_LISTEN_MAX + 1];	/* "" none, "y" queue dir, or a path */
 	unsigned	 maxproc;	/* 0: default_process_limit */

@@ -465,6 +465,7 @@ START_TEST(test_long_stream)
 					_exit(1);
 			}
 		}
+		close(sv[1]);
 		_exit(0);
 	}
 	close_writer();

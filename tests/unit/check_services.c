@@ -600,6 +600,9 @@ START_TEST(test_no_diag)
 	    NULL), 1);
 	ck_assert_uint_eq(s.n, 1);
 	services_free(&s);
+	ck_assert_int_eq(services_parse("x", NULL, 0, &s, NULL, NULL), 0);
+	ck_assert_uint_eq(s.n, 0);
+	services_free(&s);
 }
 END_TEST
 
