@@ -705,6 +705,8 @@ services_parse(const char *fname, const char *text, size_t len,
 		    SERVICES_FILE_MAX);
 		len = 0;
 	}
+	if (len == 0)
+		text = "";		/* no arithmetic on a NULL text */
 	for (p = text, end = text + len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
