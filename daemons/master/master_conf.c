@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include <grp.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -117,7 +119,7 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
     master_report_fn report, void *arg)
 {
 	struct report_ctx rc = { report, arg, 0 };
-	char path[1100];
+	char path[1100], abs[PATH_MAX];
 	size_t i;
 
 	memset(mc, 0, sizeof(*mc));
@@ -140,7 +142,9 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
 	if (conf_load(mc->conf, path) == -1 && rc.errors == 0)
 		rc.errors++;
 	/* The directory in use, whatever the file says. */
-	if (conf_set(mc->conf, "config_directory", dir) == -1 && rc.errors == 0)
+	if (realpath(dir, abs) != NULL &&
+	    conf_set(mc->conf, "config_directory", abs) == -1 &&
+	    rc.errors == 0)
 		rc.errors++;
 	conf_finish(mc->conf);
 	copy_path(&rc, mc->conf, "queue_directory", mc->queue_dir,

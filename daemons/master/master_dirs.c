@@ -117,7 +117,7 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
     void *arg)
 {
 	const struct master_dir *d;
-	char path[1100], msg[1300];
+	char path[1100], msg[1300], missing[256] = "";
 	struct stat st;
 	/* Without root we cannot tell a root instance from our own. */
 	bool owners_known = geteuid() == 0;
@@ -132,9 +132,8 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
 		msg[0] = '\0';
 		if (lstat(path, &st) == -1) {
 			/* Not a problem: the master creates what is missing. */
-			snprintf(msg, sizeof(msg), "%s: %s (the master creates "
-			    "it at start)", path, strerror(errno));
-			report(arg, false, msg);
+			strlcat(missing, " ", sizeof(missing));
+			strlcat(missing, d->name[0] ? d->name : ".", sizeof(missing));
 			continue;
 		} else if (!S_ISDIR(st.st_mode))
 			snprintf(msg, sizeof(msg), "%s: not a directory", path);
@@ -151,6 +150,11 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
 			problems++;
 			report(arg, true, msg);
 		}
+	}
+	if (missing[0] != '\0') {
+		snprintf(msg, sizeof(msg), "%s: missing, the master creates them "
+		    "at start:%s", mc->queue_dir, missing);
+		report(arg, false, msg);
 	}
 	return problems;
 }
