@@ -213,6 +213,94 @@ lineio_read(struct lineio *l, const char **line_r, size_t *len_r,
 	}
 }
 
+/* Take n bytes from the front of the buffer. */
+static const char *
+take(struct lineio *l, size_t n)
+{
+	const char *p = (const char *)l->buf + l->start;
+
+	l->start += n;
+	return p;
+}
+
+enum lineio_result
+lineio_read_part(struct lineio *l, const char **piece_r, size_t *len_r,
+    enum lineio_end *end_r)
+{
+	enum lineio_result r;
+	int64_t deadline = 0;
+	uint8_t *lf;
+	size_t n, len;
+
+	*piece_r = NULL;
+	*len_r = 0;
+	*end_r = LINEIO_END_NONE;
+	if (l->max < 2)
+		bug("lineio_read_part: max %zu too small", l->max);
+	if (l->timeout_ms >= 0)
+		deadline = now_ms() + l->timeout_ms;
+	/* A line lineio_read() was skipping is content here: no skipping. */
+	l->skipping = false;
+	for (;;) {
+		n = l->end - l->start;
+		lf = memchr(l->buf + l->start, '\n', n);
+		if (lf != NULL) {
+			len = (size_t)(lf - (l->buf + l->start));
+			if (len <= l->max + 1) {
+				bool cr = len > 0 && lf[-1] == '\r';
+
+				*end_r = cr ? LINEIO_END_CRLF : LINEIO_END_LF;
+				*len_r = cr ? len - 1 : len;
+				*piece_r = take(l, len + 1);
+				return LINEIO_OK;
+			}
+		}
+		if (lf != NULL || n >= l->max) {
+			len = l->max;
+			if (l->buf[l->start + len - 1] == '\r')
+				len--;
+			*len_r = len;
+			*piece_r = take(l, len);
+			return LINEIO_OK;
+		}
+		if (l->eof) {
+			l->start = l->end = 0;
+			return LINEIO_EOF;
+		}
+		compact(l);
+		if ((r = fill(l, deadline)) != LINEIO_OK)
+			return r;
+	}
+}
+
+enum lineio_result
+lineio_read_raw(struct lineio *l, size_t want, const char **data_r,
+    size_t *len_r)
+{
+	enum lineio_result r;
+	int64_t deadline = 0;
+	size_t n;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (want == 0)
+		bug("lineio_read_raw: want 0");
+	if (l->timeout_ms >= 0)
+		deadline = now_ms() + l->timeout_ms;
+	l->skipping = false;
+	while (l->end == l->start) {
+		if (l->eof)
+			return LINEIO_EOF;
+		l->start = l->end = 0;
+		if ((r = fill(l, deadline)) != LINEIO_OK)
+			return r;
+	}
+	n = l->end - l->start;
+	*len_r = n < want ? n : want;
+	*data_r = take(l, *len_r);
+	return LINEIO_OK;
+}
+
 size_t
 lineio_pending(const struct lineio *l)
 {

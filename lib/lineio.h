@@ -43,6 +43,31 @@ void	lineio_free(struct lineio *);
 enum lineio_result lineio_read(struct lineio *, const char **line_r,
 	    size_t *len_r, bool *crlf_r);
 
+enum lineio_end {
+	LINEIO_END_NONE,	/* a piece of a longer line; more follows */
+	LINEIO_END_LF,		/* the line ended in a bare LF */
+	LINEIO_END_CRLF,	/* the line ended in CR LF */
+};
+
+/*
+ * lineio_read_part -- like lineio_read, but a line longer than max is
+ * returned in pieces of at most max bytes instead of being skipped: for
+ * message content, where nothing may be lost.  *end_r tells how the piece
+ * ended.  A CR at the end of a piece is held back, so that a CR LF is
+ * never split across two pieces.  Pieces of a last line that never ends
+ * may have been returned before LINEIO_EOF.  Requires max >= 2.
+ */
+enum lineio_result lineio_read_part(struct lineio *, const char **piece_r,
+	    size_t *len_r, enum lineio_end *end_r);
+
+/*
+ * lineio_read_raw -- up to want bytes as they come (at least one, unless
+ * the result is not LINEIO_OK): for counted data such as BDAT chunks.
+ * Bytes already buffered are returned first.
+ */
+enum lineio_result lineio_read_raw(struct lineio *, size_t want,
+	    const char **data_r, size_t *len_r);
+
 /* lineio_pending -- bytes read from fd but not yet returned as lines. */
 size_t	lineio_pending(const struct lineio *);
 

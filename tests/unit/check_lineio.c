@@ -487,6 +487,103 @@ START_TEST(test_long_stream)
 }
 END_TEST
 
+/* ---- pieces and raw bytes ------------------------------------------------ */
+
+static void
+expect_piece(struct lineio *l, const char *want, enum lineio_end wend)
+{
+	enum lineio_end end;
+	const char *p;
+	size_t len;
+
+	ck_assert_int_eq(lineio_read_part(l, &p, &len, &end), LINEIO_OK);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_mem_eq(p, want, len);
+	ck_assert_int_eq(end, wend);
+}
+
+START_TEST(test_part_long_line_in_pieces)
+{
+	struct lineio l;
+
+	lineio_init(&l, sv[0], 4, 1000);
+	/* A line of 10 bytes comes in pieces of 4; nothing is lost. */
+	puts_fd(sv[1], "abcdefghij\r\nkl\nmn");
+	close_writer();
+	expect_piece(&l, "abcd", LINEIO_END_NONE);
+	expect_piece(&l, "efgh", LINEIO_END_NONE);
+	expect_piece(&l, "ij", LINEIO_END_CRLF);
+	expect_piece(&l, "kl", LINEIO_END_LF);
+	/* A partial last line at EOF is dropped, as with lineio_read. */
+	{
+		enum lineio_end end;
+		const char *p;
+		size_t len;
+
+		ck_assert_int_eq(lineio_read_part(&l, &p, &len, &end),
+		    LINEIO_EOF);
+	}
+	lineio_free(&l);
+}
+END_TEST
+
+START_TEST(test_part_never_splits_crlf)
+{
+	struct lineio l;
+
+	lineio_init(&l, sv[0], 4, 1000);
+	/* The CR falls at the end of a piece: it is held back. */
+	puts_fd(sv[1], "abc\rdefgh\r\n");
+	expect_piece(&l, "abc", LINEIO_END_NONE);
+	expect_piece(&l, "\rdef", LINEIO_END_NONE);
+	expect_piece(&l, "gh", LINEIO_END_CRLF);
+	/* Bare CR in the middle of a line stays content. */
+	puts_fd(sv[1], "a\rb\r\n");
+	expect_piece(&l, "a\rb", LINEIO_END_CRLF);
+	lineio_free(&l);
+}
+END_TEST
+
+START_TEST(test_raw_bytes)
+{
+	struct lineio l;
+	const char *p, *line;
+	size_t len;
+
+	lineio_init(&l, sv[0], 64, 1000);
+	puts_fd(sv[1], "BDAT 5\r\nhel");
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_OK);
+	ck_assert_str_eq(line, "BDAT 5");
+	/* Buffered bytes first, at most what was asked for. */
+	ck_assert_int_eq(lineio_read_raw(&l, 5, &p, &len), LINEIO_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(p, "hel", 3);
+	puts_fd(sv[1], "lo\r\nQUIT\r\n");
+	ck_assert_int_eq(lineio_read_raw(&l, 2, &p, &len), LINEIO_OK);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(p, "lo", 2);
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_OK);
+	ck_assert_str_eq(line, "");
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_OK);
+	ck_assert_str_eq(line, "QUIT");
+	close_writer();
+	ck_assert_int_eq(lineio_read_raw(&l, 1, &p, &len), LINEIO_EOF);
+	lineio_free(&l);
+}
+END_TEST
+
+START_TEST(test_raw_timeout)
+{
+	struct lineio l;
+	const char *p;
+	size_t len;
+
+	lineio_init(&l, sv[0], 64, 100);
+	ck_assert_int_eq(lineio_read_raw(&l, 10, &p, &len), LINEIO_TIMEOUT);
+	lineio_free(&l);
+}
+END_TEST
+
 static Suite *
 lineio_suite(void)
 {
@@ -515,6 +612,14 @@ lineio_suite(void)
 	tcase_add_test(tc, test_timeout_silent);
 	tcase_add_test(tc, test_timeout_zero);
 	tcase_add_test(tc, test_timeout_total);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("part_raw");
+	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
+	tcase_add_test(tc, test_part_long_line_in_pieces);
+	tcase_add_test(tc, test_part_never_splits_crlf);
+	tcase_add_test(tc, test_raw_bytes);
+	tcase_add_test(tc, test_raw_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pending");
