@@ -184,6 +184,15 @@ default_hostname(char *buf, size_t sz)
 	return strlcpy(buf, name, sz) < sz ? 0 : -1;
 }
 
+static int
+check_bare_newline(const char *v, const char **err_r)
+{
+	if (strcmp(v, "reject") == 0 || strcmp(v, "normalize") == 0)
+		return 0;
+	*err_r = "expected reject or normalize";
+	return -1;
+}
+
 #define PARAM(n, t, d, lo, hi, chk, text) \
 	{ (n), (t), (d), NULL, (lo), (hi), (chk), (text) }
 
@@ -233,6 +242,8 @@ const struct conf_param conf_params[] = {
 	    "how long an idle service process waits for a client, then exits"),
 	PARAM("max_use", CONF_INT, "100", 1, 1000000, NULL,
 	    "clients a multi-client service process takes before it exits"),
+	PARAM("ipc_timeout", CONF_TIME, "300s", 1, 86400, NULL,
+	    "longest wait for another Tern service to read or answer"),
 	PARAM("shutdown_timeout", CONF_TIME, "10s", 1, 3600, NULL,
 	    "how long the master waits for its children on stop, then kills"),
 	PARAM("master_start_timeout", CONF_TIME, "30s", 1, 3600, NULL,
@@ -249,6 +260,29 @@ const struct conf_param conf_params[] = {
 	    "how long the SMTP server waits for a client command or data"),
 	PARAM("smtpd_banner", CONF_STR, "$myhostname ESMTP $mail_name", 0, 0,
 	    NULL, "text after \"220\" in the SMTP greeting"),
+	PARAM("smtpd_soft_error_limit", CONF_INT, "10", 0, 1000, NULL,
+	    "client errors after which each reply is delayed"),
+	PARAM("smtpd_hard_error_limit", CONF_INT, "20", 1, 1000, NULL,
+	    "client errors after which the SMTP server disconnects (421)"),
+	PARAM("smtpd_error_sleep_time", CONF_TIME, "1s", 0, 60, NULL,
+	    "delay before each reply past smtpd_soft_error_limit"),
+	PARAM("smtpd_recipient_limit", CONF_INT, "1000", 1, 100000, NULL,
+	    "most recipients of one message; more get 452 4.5.3"),
+	PARAM("smtpd_forbid_bare_newline", CONF_STR, "reject", 0, 0,
+	    check_bare_newline,
+	    "bare LF or CR in DATA: reject (550 5.5.2) or normalize to CRLF"),
+	PARAM("smtpd_peername_lookup", CONF_BOOL, "yes", 0, 0, NULL,
+	    "look up (and forward-confirm) the client's host name"),
+	PARAM("disable_vrfy_command", CONF_BOOL, "yes", 0, 0, NULL,
+	    "answer VRFY with 252 instead of checking the address"),
+	PARAM("relay_domains", CONF_LIST, "", 0, 0, NULL,
+	    "domains (and their subdomains) this host relays mail to"),
+	PARAM("virtual_mailbox_domains", CONF_LIST, "", 0, 0, NULL,
+	    "domains whose mailboxes are virtual, not system accounts"),
+	PARAM("header_size_limit", CONF_SIZE, "102400", 1024, 16777216, NULL,
+	    "largest message header section, in bytes"),
+	PARAM("hopcount_limit", CONF_INT, "50", 1, 1000, NULL,
+	    "most Received: headers a message may carry"),
 
 	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
 };

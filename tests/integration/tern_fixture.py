@@ -73,6 +73,8 @@ class Tern:
         for d in (self.etc, self.libexec):
             os.makedirs(d)
         for prog, path in (("master", "daemons/master/master"),
+                           ("smtpd", "daemons/smtpd/smtpd"),
+                           ("cleanup", "daemons/cleanup/cleanup"),
                            ("testsvc", "tests/integration/testsvc")):
             os.symlink(os.path.join(BUILD, path),
                        os.path.join(self.libexec, prog))
@@ -201,6 +203,22 @@ class Tern:
             except OSError:
                 pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def smtp_services(port, prefork=1, maxproc=100):
+    """services.conf lines for SMTP on 127.0.0.1:port with its cleanup."""
+    return ("smtp inet 127.0.0.1:%d y n %d %d - smtpd\n"
+            "cleanup unix private/cleanup y n 20 0 - cleanup\n"
+            % (port, maxproc, prefork))
+
+
+def queue_files(spool, sub="incoming"):
+    """Names of the complete queue files in spool/sub (no temp files)."""
+    d = os.path.join(spool, sub)
+    try:
+        return sorted(n for n in os.listdir(d) if not n.startswith("t."))
+    except OSError:
+        return []
 
 
 def proc_ids(pid):

@@ -1,0 +1,464 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * cleanup_conn.c -- one smtpd connection: envelope, content, commit.
+ *
+ * Process:  cleanup (user mail_owner, event loop).
+ * Input:    attr.h messages from smtpd, checked field by field.
+ * Failure:  a protocol error closes this connection and removes its
+ *           temporary file; write errors fail the message with a reply.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "attr.h"
+#include "cleanup.h"
+#include "conf.h"
+#include "log.h"
+#include "service.h"
+#include "xmem.h"
+
+#define CLEANUP_RECEIVED_MAX	2048
+
+enum cstate { C_BEGIN, C_RCPT, C_DATA, C_DONE };
+
+struct conn {
+	struct service_ctx *ctx;
+	struct bufferevent *bev;
+	enum cstate	 state;
+	char		 qid[QID_LEN + 1];
+	char		 tmpname[QID_LEN + 3];
+	struct qfile_writer w;
+	bool		 writing;
+	struct qfile_client client;
+	int64_t		 nrcpt, got;
+	char		 first_rcpt[QFILE_ADDR_MAX + 1];
+	bool		 received_done;
+	struct cleanup_headers hdr;
+	uint64_t	 size;
+	int		 fail_code;	/* a failed message: the reply */
+	const char	*fail_enh, *fail_text;
+};
+
+static int	incoming_fd = -1;
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void
+send_reply(struct conn *c, struct buf *out)
+{
+	bufferevent_write(c->bev, out->data, out->len);
+	buf_clear(out);
+}
+
+static void
+reply_ok(struct conn *c)
+{
+	struct buf out;
+
+	attr_out_init(&out);
+	attr_put_str(&out, "status", "ok");
+	attr_put_str(&out, "queue_id", c->qid);
+	send_reply(c, &out);
+}
+
+static void
+reply_err(struct conn *c, int code, const char *enh, const char *text)
+{
+	struct buf out;
+
+	attr_out_init(&out);
+	attr_put_str(&out, "status", "error");
+	attr_put_int(&out, "code", code);
+	attr_put_str(&out, "enh", enh);
+	attr_put_str(&out, "text", text);
+	send_reply(c, &out);
+}
+
+/* The reply for a failed write: a full disk is a temporary problem too. */
+static void
+fail_write(struct conn *c, int err)
+{
+	if (c->fail_code != 0)
+		return;
+	if (err == ENOSPC || err == EDQUOT) {
+		log_warnx("%s: queue file write: %s", c->qid, strerror(err));
+		c->fail_code = 452;
+		c->fail_enh = "4.3.1";
+		c->fail_text = "Insufficient system storage";
+	} else if (err == EFBIG) {
+		c->fail_code = 552;
+		c->fail_enh = "5.3.4";
+		c->fail_text = "Error: message file too big";
+	} else {
+		log_warnx("%s: queue file write: %s", c->qid, strerror(err));
+		c->fail_code = 451;
+		c->fail_enh = "4.3.0";
+		c->fail_text = "Error: queue file write error";
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->writing)
+		qfile_writer_abort(&c->w);
+	bufferevent_free(c->bev);
+	service_client_done(c->ctx);
+	free(c);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* Text from smtpd that ends up in a header: printable ASCII only. */
+static bool
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static int
+get_client(const struct attr_msg *m, struct qfile_client *cl)
+{
+	char port[16];
+
+	memset(cl, 0, sizeof(*cl));
+	if (attr_get_str(m, "client_name", cl->name, sizeof(cl->name)) == -1 ||
+	    attr_get_str(m, "client_addr", cl->addr, sizeof(cl->addr)) == -1 ||
+	    attr_get_str(m, "client_port", port, sizeof(port)) == -1 ||
+	    attr_get_str(m, "helo", cl->helo, sizeof(cl->helo)) == -1 ||
+	    attr_get_str(m, "protocol", cl->proto, sizeof(cl->proto)) == -1)
+		return -1;
+	if (!printable(cl->name) || !printable(cl->addr) ||
+	    !printable(cl->helo) || !printable(cl->proto))
+		return -1;
+	cl->port = (uint16_t)strtoul(port, NULL, 10);
+	return 0;
+}
+
+static int
+get_sender(const struct attr_msg *m, struct qfile_sender *s)
+{
+	char body[16], ret[8];
+	int64_t utf8, size;
+
+	memset(s, 0, sizeof(*s));
+	if (attr_get_str(m, "sender", s->addr, sizeof(s->addr)) == -1 ||
+	    attr_get_str(m, "body", body, sizeof(body)) == -1 ||
+	    attr_get_str(m, "ret", ret, sizeof(ret)) == -1 ||
+	    attr_get_str(m, "envid", s->envid, sizeof(s->envid)) == -1 ||
+	    attr_get_int(m, "smtputf8", &utf8) == -1 ||
+	    attr_get_int(m, "size", &size) == -1 || size < 0)
+		return -1;
+	if (utf8)
+		s->flags |= QFILE_SMTPUTF8;
+	if (strcmp(body, "8BITMIME") == 0)
+		s->flags |= QFILE_8BITMIME;
+	else if (strcmp(body, "BINARYMIME") == 0)
+		s->flags |= QFILE_BINARYMIME;
+	if (strcmp(ret, "FULL") == 0)
+		s->ret = QFILE_RET_FULL;
+	else if (strcmp(ret, "HDRS") == 0)
+		s->ret = QFILE_RET_HDRS;
+	s->size = (uint64_t)size;
+	return 0;
+}
+
+static int
+do_begin(struct conn *c, const struct attr_msg *m)
+{
+	const struct conf *conf = c->ctx->conf;
+	struct qfile_sender snd;
+	struct timespec now;
+	char proto[32];
+
+	if (attr_get_str(m, "proto", proto, sizeof(proto)) == -1 ||
+	    strcmp(proto, "cleanup/1") != 0 || get_client(m, &c->client) == -1 ||
+	    get_sender(m, &snd) == -1 ||
+	    attr_get_int(m, "nrcpt", &c->nrcpt) == -1 || c->nrcpt < 1 ||
+	    c->nrcpt > QFILE_RCPT_MAX)
+		return -1;
+	if (qid_new(c->qid) == -1)
+		fatal("cannot make a queue ID");
+	snprintf(c->tmpname, sizeof(c->tmpname), "t.%s", c->qid);
+	if (qfile_writer_open(&c->w, incoming_fd, c->tmpname) == -1) {
+		fail_write(c, errno);
+		return 0;
+	}
+	c->writing = true;
+	/* Room for our Received: beside the client's content. */
+	qfile_writer_limits(&c->w, QFILE_RCPT_MAX,
+	    (uint64_t)conf_size(conf, "message_size_limit") +
+	    CLEANUP_RECEIVED_MAX);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (qfile_put_arrival(&c->w, now.tv_sec,
+	    (uint32_t)(now.tv_nsec / 1000)) == -1 ||
+	    qfile_put_client(&c->w, &c->client) == -1 ||
+	    qfile_put_sender(&c->w, &snd) == -1)
+		fail_write(c, errno);
+	return 0;
+}
+
+static int
+do_rcpt(struct conn *c, const struct attr_msg *m)
+{
+	char addr[QFILE_ADDR_MAX + 1], otype[QFILE_ORCPT_TYPE_MAX + 1];
+	char orcpt[QFILE_ADDR_MAX + 1];
+	struct qfile_rcpt r;
+	int64_t notify;
+
+	if (attr_get_str(m, "addr", addr, sizeof(addr)) == -1 ||
+	    attr_get_str(m, "orcpt_type", otype, sizeof(otype)) == -1 ||
+	    attr_get_str(m, "orcpt", orcpt, sizeof(orcpt)) == -1 ||
+	    attr_get_int(m, "notify", &notify) == -1 || notify < 0 ||
+	    notify > 0x0f || addr[0] == '\0')
+		return -1;
+	if (c->got == 0 && printable(addr))
+		strlcpy(c->first_rcpt, addr, sizeof(c->first_rcpt));
+	memset(&r, 0, sizeof(r));
+	r.addr = addr;
+	r.orcpt_type = otype[0] ? otype : NULL;
+	r.orcpt = otype[0] ? orcpt : NULL;
+	/* smtpcmd's NOTIFY bits, in the queue file's own. */
+	r.notify = (uint8_t)(((notify & 0x01) ? QFILE_NOTIFY_NEVER : 0) |
+	    ((notify & 0x02) ? QFILE_NOTIFY_SUCCESS : 0) |
+	    ((notify & 0x04) ? QFILE_NOTIFY_FAILURE : 0) |
+	    ((notify & 0x08) ? QFILE_NOTIFY_DELAY : 0));
+	if (c->writing && c->fail_code == 0 && qfile_put_rcpt(&c->w, &r) == -1)
+		fail_write(c, errno);
+	c->got++;
+	return 0;
+}
+
+static void
+put_content(struct conn *c, const void *p, size_t n)
+{
+	if (c->fail_code == 0 && qfile_put_content(&c->w, p, n) == -1)
+		fail_write(c, errno);
+}
+
+/* Our Received: goes first, before any of the client's content. */
+static int
+add_received(struct conn *c)
+{
+	char rec[CLEANUP_RECEIVED_MAX];
+	size_t n;
+
+	if (c->received_done)
+		return 0;
+	c->received_done = true;
+	n = cleanup_received(rec, sizeof(rec), &c->client,
+	    conf_str(c->ctx->conf, "myhostname"), c->qid,
+	    c->nrcpt == 1 && c->first_rcpt[0] ? c->first_rcpt : NULL,
+	    time(NULL));
+	if (n == 0)
+		return -1;
+	put_content(c, rec, n);
+	return 0;
+}
+
+static int
+do_data(struct conn *c, const struct attr_msg *m)
+{
+	const struct conf *conf = c->ctx->conf;
+	const struct attr *a;
+	const char *enh, *text;
+	int code;
+
+	if ((a = attr_find(m, "bytes")) == NULL || a->type != ATTR_T_DATA)
+		return -1;
+	c->size += a->len;
+	if (c->fail_code != 0)
+		return 0;
+	if (add_received(c) == -1)
+		return -1;
+	if (cleanup_headers_feed(&c->hdr, a->val, a->len,
+	    (uint64_t)conf_size(conf, "header_size_limit"),
+	    (unsigned)conf_int(conf, "hopcount_limit"), &code, &enh,
+	    &text) == -1) {
+		c->fail_code = code;
+		c->fail_enh = enh;
+		c->fail_text = text;
+		log_info("%s: reject: %s", c->qid, text);
+		return 0;
+	}
+	put_content(c, a->val, a->len);
+	return 0;
+}
+
+static int
+do_end(struct conn *c, const struct attr_msg *m)
+{
+	int64_t size;
+
+	if (attr_get_int(m, "size", &size) == -1 || size < 0 ||
+	    (uint64_t)size != c->size)
+		return -1;
+	if (c->fail_code == 0 && add_received(c) == -1)
+		return -1;
+	if (c->fail_code == 0 &&
+	    qfile_writer_commit(&c->w, incoming_fd, c->qid) == -1)
+		fail_write(c, errno);
+	if (c->fail_code != 0) {
+		qfile_writer_abort(&c->w);
+		c->writing = false;
+		reply_err(c, c->fail_code, c->fail_enh, c->fail_text);
+		return 0;
+	}
+	c->writing = false;
+	log_info("%s: queued, size=%llu, nrcpt=%lld", c->qid,
+	    (unsigned long long)c->size, (long long)c->nrcpt);
+	reply_ok(c);
+	return 0;
+}
+
+/* One request; -1 is a protocol error that ends the connection. */
+static int
+handle(struct conn *c, const struct attr_msg *m)
+{
+	char req[16];
+
+	if (attr_get_str(m, "request", req, sizeof(req)) == -1)
+		return -1;
+	switch (c->state) {
+	case C_BEGIN:
+		if (strcmp(req, "begin") != 0 || do_begin(c, m) == -1)
+			return -1;
+		c->state = C_RCPT;
+		return 0;
+	case C_RCPT:
+		if (strcmp(req, "rcpt") != 0 || do_rcpt(c, m) == -1)
+			return -1;
+		if (c->got < c->nrcpt)
+			return 0;
+		if (c->fail_code != 0)
+			reply_err(c, c->fail_code, c->fail_enh, c->fail_text);
+		else
+			reply_ok(c);
+		c->state = C_DATA;
+		return 0;
+	case C_DATA:
+		if (strcmp(req, "data") == 0)
+			return do_data(c, m);
+		if (strcmp(req, "end") != 0 || do_end(c, m) == -1)
+			return -1;
+		c->state = C_DONE;
+		return 0;
+	case C_DONE:
+		return -1;
+	}
+	return -1;
+}
+
+/* ---- the connection ------------------------------------------------------ */
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct attr_msg m;
+	const char *err;
+	uint8_t *p;
+	size_t have, total;
+
+	for (;;) {
+		have = evbuffer_get_length(in);
+		p = evbuffer_pullup(in, -1);
+		switch (attr_frame(p, have, &total, &err)) {
+		case ATTR_ERR:
+			goto bad;
+		case ATTR_MORE:
+			return;
+		case ATTR_OK:
+			break;
+		}
+		attr_msg_init(&m);
+		if (attr_decode(p + 4, total - 4, &m, &err) != ATTR_OK) {
+			attr_msg_clear(&m);
+			goto bad;
+		}
+		evbuffer_drain(in, total);
+		err = "unexpected request";
+		if (handle(c, &m) == -1) {
+			attr_msg_clear(&m);
+			goto bad;
+		}
+		attr_msg_clear(&m);
+	}
+bad:
+	log_warnx("%s: bad request from smtpd: %s; connection closed",
+	    c->qid[0] ? c->qid : "NOQUEUE", err);
+	conn_free(c);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (c->writing)
+			log_info("%s: smtpd went away; message dropped",
+			    c->qid);
+		conn_free(c);
+	}
+}
+
+static void
+on_written(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	/* The final answer is out: this connection is done. */
+	if (c->state == C_DONE)
+		conn_free(c);
+}
+
+void
+cleanup_client(struct service_ctx *ctx, int fd)
+{
+	struct timeval tv;
+	struct conn *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->ctx = ctx;
+	cleanup_headers_init(&c->hdr);
+	evutil_make_socket_nonblocking(fd);
+	c->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("cannot create a bufferevent");
+	bufferevent_setcb(c->bev, on_read, on_written, on_event, c);
+	/* Bounded input: one whole message plus its prefix at most. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ATTR_MSG_MAX + 4);
+	tv.tv_sec = conf_time(ctx->conf, "ipc_timeout");
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+cleanup_open_incoming(struct service_ctx *ctx)
+{
+	char path[1100];
+
+	snprintf(path, sizeof(path), "%s/incoming",
+	    conf_str(ctx->conf, "queue_directory"));
+	if ((incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		fatal("%s", path);
+}

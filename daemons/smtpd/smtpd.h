@@ -1,0 +1,129 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * smtpd.h -- the SMTP server: one process per client connection.
+ *
+ * Process:  smtpd (user mail_owner, one client, no keys, no queue write
+ *           access: the message goes to cleanup over private/cleanup).
+ * Input:    untrusted SMTP from the network, read through lineio with
+ *           line_length_limit and smtpd_timeout.
+ * Failure:  bad client input -> an SMTP reply (and, past the error
+ *           limits, 421 and disconnect); a lost cleanup -> 451 for that
+ *           message; nothing here exits on client input.
+ */
+#ifndef TERN_SMTPD_H
+#define TERN_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "lineio.h"
+#include "smtpcmd.h"
+
+struct conf;
+struct match_nets;
+
+#define SMTPD_OUT_MAX		(1024 * 1024)	/* replies waiting to be sent */
+#define SMTPD_CHUNK_MAX		(64 * 1024)	/* content bytes per IPC message */
+
+struct smtpd_rcpt {
+	struct addr	 addr;
+	unsigned	 notify;
+	char		 orcpt_type[SMTPCMD_ORCPT_TYPE_MAX + 1];
+	char		 orcpt[SMTPCMD_ORCPT_MAX + 1];
+};
+
+/* Commands counted for the disconnect log line, in this order. */
+enum smtpd_count {
+	CNT_HELO, CNT_EHLO, CNT_MAIL, CNT_RCPT, CNT_DATA, CNT_BDAT, CNT_RSET,
+	CNT_NOOP, CNT_QUIT, CNT_HELP, CNT_VRFY, CNT_EXPN, CNT_STARTTLS,
+	CNT_AUTH, CNT_UNKNOWN, CNT_MAX
+};
+
+struct smtpd_session {
+	const struct conf *conf;
+	int		 fd;
+	struct lineio	 in;
+	struct buf	 out;
+	int		 timeout_ms;
+
+	/* The client. */
+	struct sockaddr_storage peer;
+	char		 addr[64];		/* "192.0.2.1" */
+	char		 port[8];
+	char		 name[256];		/* "host.example" or "unknown" */
+	char		 ident[340];		/* "name[addr]" for logs */
+	bool		 trusted;		/* in mynetworks */
+	char		 helo[SMTPCMD_HELO_MAX + 1];
+	bool		 esmtp;
+	unsigned	 ext;			/* SMTPCMD_F_* advertised */
+
+	/* The transaction. */
+	bool		 in_mail;
+	struct addr	 sender;
+	bool		 smtputf8;
+	enum smtpcmd_body body;
+	enum smtpcmd_ret ret;
+	char		 envid[SMTPCMD_ENVID_MAX + 1];
+	uint64_t	 declared_size;
+	struct smtpd_rcpt *rcpts;
+	size_t		 nrcpt, rcpt_cap;
+	bool		 bdat;			/* a BDAT transaction is open */
+	bool		 bdat_failed;		/* discard chunks until LAST */
+	int		 cleanup;		/* IPC to cleanup, or -1 */
+	struct buf	 chunk;			/* content not yet sent to it */
+	int		 ipc_timeout_ms;
+	char		 qid[64];
+	uint64_t	 size;			/* content bytes so far */
+
+	/* Limits and counters. */
+	uint64_t	 size_limit;
+	size_t		 rcpt_limit;
+	unsigned	 errors, soft_limit, hard_limit;
+	int64_t		 error_sleep;
+	bool		 reject_bare_newline;
+	bool		 quit;
+	unsigned	 counts[CNT_MAX][2];	/* [ok, bad] per command */
+
+	struct match_nets *mynetworks;
+};
+
+/* smtpd_io.c */
+void	smtpd_reply(struct smtpd_session *, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	smtpd_reply_more(struct smtpd_session *, int code, const char *enh,
+	    const char *text);
+int	smtpd_flush(struct smtpd_session *);
+bool	smtpd_input_pending(struct smtpd_session *);
+void	smtpd_error_delay(struct smtpd_session *);
+
+/* smtpd_session.c */
+void	smtpd_session_run(const struct conf *, int fd);
+void	smtpd_txn_reset(struct smtpd_session *);
+const char *smtpd_proto(const struct smtpd_session *);
+
+/* smtpd_check.c */
+/*
+ * smtpd_check_rcpt -- may this client send to a?  Returns 0, or -1 after
+ * setting the reply (code, enh, text with the address) in the out args.
+ */
+int	smtpd_check_rcpt(struct smtpd_session *, const struct addr *a,
+	    int *code_r, const char **enh_r, const char **why_r);
+bool	smtpd_domain_is_local(const struct smtpd_session *, const char *dom);
+
+/* smtpd_data.c */
+void	smtpd_cmd_data(struct smtpd_session *);
+void	smtpd_cmd_bdat(struct smtpd_session *, const struct smtpcmd *);
+
+/* smtpd_cleanup.c */
+int	smtpd_cleanup_begin(struct smtpd_session *, char *err, size_t errsz);
+int	smtpd_cleanup_write(struct smtpd_session *, const void *, size_t);
+int	smtpd_cleanup_end(struct smtpd_session *, int *code_r, char *enh,
+	    size_t enhsz, char *text, size_t textsz);
+void	smtpd_cleanup_abort(struct smtpd_session *);
+
+#endif
