@@ -216,7 +216,7 @@ count_byte(const char *s, size_t len, char c)
 static int
 split_entry(const char *s, size_t len, struct split *sp, const char **err_r)
 {
-	const char *close, *slash, *end = s + len;
+	const char *rbrack, *slash, *end = s + len;
 	size_t open_n = count_byte(s, len, '['), close_n;
 
 	close_n = count_byte(s, len, ']');
@@ -229,16 +229,16 @@ split_entry(const char *s, size_t len, struct split *sp, const char **err_r)
 	sp->addr = s;
 	sp->alen = len;
 	if (s[0] == '[') {
-		close = memchr(s, ']', len);
+		rbrack = memchr(s, ']', len);
 		sp->bracketed = true;
 		sp->addr = s + 1;
-		sp->alen = (size_t)(close - sp->addr);
-		if (close + 1 < end) {
-			if (close[1] != '/') {
+		sp->alen = (size_t)(rbrack - sp->addr);
+		if (rbrack + 1 < end) {
+			if (rbrack[1] != '/') {
 				*err_r = "junk after ']'";
 				return -1;
 			}
-			sp->plen = close + 2;
+			sp->plen = rbrack + 2;
 			sp->plen_len = (size_t)(end - sp->plen);
 		}
 	}
@@ -546,13 +546,15 @@ match_domain_ok(const char *s)
 	if (s == NULL)
 		return false;
 	len = name_len(s, MATCH_DOMAIN_MAX);
-	if (len > 0 && s[0] == '[')
-		return len <= MATCH_DOMAIN_MAX && literal_ok(s, len);
-	if (len > 0 && s[0] == '.') {
+	if (len == 0 || len > MATCH_DOMAIN_MAX)
+		return false;
+	if (s[0] == '[')
+		return literal_ok(s, len);
+	if (s[0] == '.') {
 		s++;
 		len--;
 	}
-	if (len == 0 || len > MATCH_DOMAIN_MAX)
+	if (len == 0)
 		return false;
 	for (end = s + len;; s = dot + 1) {
 		if ((dot = memchr(s, '.', (size_t)(end - s))) == NULL)

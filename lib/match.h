@@ -116,7 +116,8 @@ bool	match_domain(const char *const *list, size_t n, const char *domain,
  * match_domain_ok -- true when s is a valid domain entry: an address
  * literal, or an optional leading dot, then labels of [A-Za-z0-9-]
  * (1..MATCH_LABEL_MAX, no hyphen first or last, the last label not all
- * digits), at most MATCH_DOMAIN_MAX bytes, with an optional trailing dot.
+ * digits), with an optional trailing dot; at most MATCH_DOMAIN_MAX bytes,
+ * the trailing dot not counted.
  * Pure.
  */
 bool	match_domain_ok(const char *s);
