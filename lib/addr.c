@@ -196,8 +196,7 @@ quoted_string(struct parser *ps, struct field *f)
 	unsigned char c;
 	size_t n;
 
-	if (take(ps, f, 1, ADDR_E_LOCAL_TOOLONG) == -1)	/* DQUOTE */
-		return -1;
+	(void)take(ps, f, 1, ADDR_E_LOCAL_TOOLONG);	/* DQUOTE: f is empty */
 	while (ps->cur < ps->end) {
 		c = *ps->cur;
 		if (c == '"')

@@ -62,10 +62,10 @@
 #define ADDR_LABEL_MAX	63	/* RFC 1035 2.3.4 */
 
 /* addr_parse_path flags */
-#define ADDR_F_SENDER		0x01	/* a reverse-path: "<>" allowed */
-#define ADDR_F_RCPT		0x02	/* a forward-path: "<postmaster>" allowed */
-#define ADDR_F_SMTPUTF8		0x04	/* RFC 6531: UTF-8 in local part, domain */
-#define ADDR_F_NOBRACKETS_OK	0x08	/* also "user@example.org" without <> */
+#define ADDR_F_SENDER		0x01	/* reverse-path: "<>" allowed */
+#define ADDR_F_RCPT		0x02	/* forward-path: "<postmaster>" too */
+#define ADDR_F_SMTPUTF8		0x04	/* RFC 6531: UTF-8 allowed */
+#define ADDR_F_NOBRACKETS_OK	0x08	/* "user@example.org" without <> */
 
 enum addr_err {
 	ADDR_E_NONE = 0,

@@ -36,7 +36,8 @@ struct reply {
 static const struct reply
     R_UNKNOWN =		{ 500, "5.5.2", "Command not recognized" },
     R_BADCHAR =		{ 500, "5.5.2", "Syntax error (invalid character)" },
-    R_NOPARAMS =	{ 501, "5.5.4", "Syntax error (no parameters allowed)" },
+    R_NOPARAMS =	{ 501, "5.5.4",
+			    "Syntax error (no parameters allowed)" },
     R_HELO =		{ 501, "5.5.4", "Syntax: HELO hostname" },
     R_EHLO =		{ 501, "5.5.4", "Syntax: EHLO hostname" },
     R_HOSTLONG =	{ 501, "5.5.4", "Hostname too long" },
@@ -469,8 +470,6 @@ param(struct cmd *c, const char *tok, size_t n)
 
 	c->tok = tok;
 	c->toklen = n;
-	if (c->out->nparams == SMTPCMD_PARAMS_MAX)
-		return pfail(c, &R_TOOMANY);
 	c->out->nparams++;
 	if ((eq = memchr(tok, '=', n)) != NULL) {
 		klen = (size_t)(eq - tok);
@@ -491,21 +490,40 @@ param(struct cmd *c, const char *tok, size_t n)
 	return pd->parse(c, v, vlen);
 }
 
-/* *(SP esmtp-param) up to e, which has no trailing spaces. */
+/* Space-separated words in [p, e). */
+static size_t
+count_words(const char *p, const char *e)
+{
+	size_t n = 0;
+
+	for (; p < e; p++) {
+		if (*p != ' ' && (p + 1 == e || p[1] == ' '))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * *(SP esmtp-param) from p, right after the path, to e, which has no
+ * trailing spaces.  The count is checked before any parameter is looked
+ * at, so a flood of parameters gets one clear answer.
+ */
 static int
 param_list(struct cmd *c, const char *p, const char *e)
 {
 	const char *tok_end;
 
+	if (p < e && *p != ' ') {		/* junk stuck to the path */
+		if ((tok_end = memchr(p, ' ', (size_t)(e - p))) == NULL)
+			tok_end = e;
+		c->tok = p;
+		c->toklen = (size_t)(tok_end - p);
+		return pfail(c, &R_PARAMS);
+	}
+	if (count_words(p, e) > SMTPCMD_PARAMS_MAX)
+		return fail(c, &R_TOOMANY);
 	while (p < e) {
-		if (*p != ' ') {	/* junk stuck to the path */
-			if ((tok_end = memchr(p, ' ', (size_t)(e - p))) == NULL)
-				tok_end = e;
-			c->tok = p;
-			c->toklen = (size_t)(tok_end - p);
-			return pfail(c, &R_PARAMS);
-		}
-		p = skip_spaces(c, p + 1, e);
+		p = skip_spaces(c, p + 1, e);	/* p was at an SP */
 		if ((tok_end = memchr(p, ' ', (size_t)(e - p))) == NULL)
 			tok_end = e;
 		if (param(c, p, (size_t)(tok_end - p)) == -1)

@@ -15,23 +15,23 @@
  * were advertised, for the parameters of MAIL and RCPT.
  *
  * Per verb:
- *   HELO, EHLO        argument required: <= SMTPCMD_HELO_MAX bytes of
- *                     printable ASCII (spaces allowed), kept raw; helo_valid
- *                     says whether it is a Domain or address literal.
- *   MAIL              "FROM:" [spaces] Reverse-path *(SP param)
- *                     SIZE=1*20DIGIT (RFC 1870)         needs SMTPCMD_F_SIZE
- *                     BODY=7BIT|8BITMIME (RFC 6152)     needs SMTPCMD_F_8BITMIME
- *                     BODY=BINARYMIME (RFC 3030)        needs SMTPCMD_F_CHUNKING
- *                     SMTPUTF8 (RFC 6531, no value)     needs SMTPCMD_F_SMTPUTF8
- *                     RET=FULL|HDRS, ENVID=xtext        needs SMTPCMD_F_DSN
- *                     AUTH=value (RFC 4954, kept raw)   needs SMTPCMD_F_AUTH
- *   RCPT              "TO:" [spaces] Forward-path *(SP param)
- *                     NOTIFY=NEVER / SUCCESS,FAILURE,DELAY in any order,
- *                     ORCPT=addr-type;xtext (RFC 3461)  needs SMTPCMD_F_DSN
- *   BDAT              chunk-size (1..SMTPCMD_BDAT_DIGITS digits) [SP "LAST"]
+ *   HELO, EHLO   argument required: <= SMTPCMD_HELO_MAX bytes of printable
+ *                ASCII (spaces allowed), kept raw; helo_valid says whether
+ *                it is a Domain or address literal.
+ *   MAIL         "FROM:" [spaces] Reverse-path *(SP param), where param is
+ *                SIZE=1*20DIGIT (RFC 1870)       with SMTPCMD_F_SIZE
+ *                BODY=7BIT|8BITMIME (RFC 6152)   with SMTPCMD_F_8BITMIME
+ *                BODY=BINARYMIME (RFC 3030)      with SMTPCMD_F_CHUNKING
+ *                SMTPUTF8 (RFC 6531, no value)   with SMTPCMD_F_SMTPUTF8
+ *                RET=FULL|HDRS, ENVID=xtext      with SMTPCMD_F_DSN
+ *                AUTH=value (RFC 4954, raw)      with SMTPCMD_F_AUTH
+ *   RCPT         "TO:" [spaces] Forward-path *(SP param), where param is
+ *                NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY,
+ *                ORCPT=addr-type;xtext (RFC 3461) with SMTPCMD_F_DSN
+ *   BDAT         chunk-size (1..SMTPCMD_BDAT_DIGITS digits) [SP "LAST"]
  *   DATA RSET QUIT STARTTLS   no argument
- *   NOOP HELP         optional argument, ignored
- *   VRFY EXPN AUTH    argument required, kept raw
+ *   NOOP HELP    optional argument, ignored
+ *   VRFY EXPN AUTH   argument required, kept raw
  *
  * esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"), case-insensitive;
  * esmtp-value = 1*(%d33-60 / %d62-126), plus well-formed UTF-8 when
@@ -41,48 +41,70 @@
  * digits; decoded it must be printable ASCII (32-126).  Limits are on the
  * decoded text: ENVID <= SMTPCMD_ENVID_MAX, ORCPT <= SMTPCMD_ORCPT_MAX.
  *
- * Every reply smtpcmd_parse() can ask for (smtpcmd_err; text is static):
+ * Every reply smtpcmd_parse() can ask for (struct smtpcmd_err; the text is
+ * static), each followed by when:
  *
- *   situation                                  reply
- *   unknown verb, empty line                   500 5.5.2 Command not recognized
- *   NUL, CR or LF inside the line              500 5.5.2 Syntax error (invalid character)
- *   DATA/RSET/QUIT/STARTTLS with an argument   501 5.5.4 Syntax error (no parameters allowed)
- *   HELO without argument                      501 5.5.4 Syntax: HELO hostname
- *   EHLO without argument                      501 5.5.4 Syntax: EHLO hostname
- *   HELO/EHLO argument too long                501 5.5.4 Hostname too long
- *   HELO/EHLO control or 8-bit byte            501 5.5.4 Syntax error (invalid character in hostname)
- *   VRFY/EXPN/AUTH without argument            501 5.5.4 Syntax error (argument required)
- *   MAIL not followed by "FROM:"               501 5.5.4 Syntax: MAIL FROM:<address>
- *   RCPT not followed by "TO:"                 501 5.5.4 Syntax: RCPT TO:<address>
- *   BDAT argument bad, missing or too large    501 5.5.4 Syntax: BDAT chunk-size [LAST]
- *   path ADDR_E_SYNTAX                         501 5.1.7 Bad sender address syntax
- *                                              501 5.1.3 Bad recipient address syntax
- *   path ADDR_E_BAD_UTF8                       501 5.1.7 / 5.1.3 Malformed UTF-8 in address
- *   path ADDR_E_LOCAL_TOOLONG                  553 5.1.7 / 5.1.3 Local part too long
- *   path ADDR_E_DOMAIN_TOOLONG (or label)      553 5.1.7 / 5.1.3 Domain too long
- *   path ADDR_E_PATH_TOOLONG                   501 5.5.4 Path too long
- *   path ADDR_E_NULL_NOT_ALLOWED (RCPT <>)     501 5.1.3 Null recipient not allowed
- *   non-ASCII path, SMTPUTF8 not advertised,
- *     not given on MAIL, or (RCPT) not given
- *     on this transaction's MAIL               553 5.6.7 Non-ASCII address requires SMTPUTF8
- *   junk right after the path, bad keyword,
- *     "KEY=" with an empty or bad value,
- *     non-ASCII value without SMTPUTF8         501 5.5.4 Syntax error in parameters
- *   more than SMTPCMD_PARAMS_MAX parameters    501 5.5.4 Too many parameters
- *   a known parameter given twice              501 5.5.4 Duplicate parameter
- *   unknown parameter, one that belongs to
- *     the other verb, one of an extension
- *     not advertised, BODY=BINARYMIME without
- *     CHUNKING, BODY=7BIT/8BITMIME without
- *     8BITMIME                                 555 5.5.4 Unsupported option
- *   SIZE not 1..20 digits or over 2^64-1       501 5.5.4 Bad SIZE value
- *   BODY not 7BIT/8BITMIME/BINARYMIME          501 5.5.4 Bad BODY value
- *   SMTPUTF8=anything                          501 5.5.4 Bad SMTPUTF8 value
- *   RET not FULL/HDRS                          501 5.5.4 Bad RET value
- *   ENVID bad xtext or too long                501 5.5.4 Bad ENVID value
- *   AUTH longer than SMTPCMD_AUTH_MAX          501 5.5.4 Bad AUTH value
- *   NOTIFY bad word, duplicate, NEVER+other    501 5.5.4 Bad NOTIFY value
- *   ORCPT bad addr-type or xtext, too long     501 5.5.4 Bad ORCPT value
+ * 500 5.5.2 Command not recognized
+ *	unknown verb, empty line
+ * 500 5.5.2 Syntax error (invalid character)
+ *	NUL, CR or LF anywhere in the line of a known verb
+ * 501 5.5.4 Syntax error (no parameters allowed)
+ *	DATA, RSET, QUIT, STARTTLS with an argument
+ * 501 5.5.4 Syntax: HELO hostname / Syntax: EHLO hostname
+ *	HELO, EHLO without argument
+ * 501 5.5.4 Hostname too long
+ *	HELO, EHLO argument over SMTPCMD_HELO_MAX
+ * 501 5.5.4 Syntax error (invalid character in hostname)
+ *	HELO, EHLO argument with a control or 8-bit byte
+ * 501 5.5.4 Syntax error (argument required)
+ *	VRFY, EXPN, AUTH without argument
+ * 501 5.5.4 Syntax: MAIL FROM:<address> / Syntax: RCPT TO:<address>
+ *	MAIL not followed by "FROM:", RCPT not followed by "TO:"
+ * 501 5.5.4 Syntax: BDAT chunk-size [LAST]
+ *	BDAT argument missing, bad, or more than SMTPCMD_BDAT_DIGITS digits
+ * 501 5.1.7 Bad sender address syntax (MAIL) / 5.1.3 Bad recipient ... (RCPT)
+ *	path ADDR_E_SYNTAX
+ * 501 5.1.7 (MAIL) / 5.1.3 (RCPT) Malformed UTF-8 in address
+ *	path ADDR_E_BAD_UTF8
+ * 553 5.1.7 (MAIL) / 5.1.3 (RCPT) Local part too long
+ *	path ADDR_E_LOCAL_TOOLONG
+ * 553 5.1.7 (MAIL) / 5.1.3 (RCPT) Domain too long
+ *	path ADDR_E_DOMAIN_TOOLONG (the domain, or one label)
+ * 501 5.5.4 Path too long
+ *	path ADDR_E_PATH_TOOLONG
+ * 501 5.1.3 Null recipient not allowed
+ *	RCPT TO:<>
+ * 553 5.6.7 Non-ASCII address requires SMTPUTF8
+ *	non-ASCII path when SMTPUTF8 is not advertised, not on this MAIL,
+ *	or (RCPT) was not on this transaction's MAIL (SMTPCMD_F_TXN_SMTPUTF8)
+ * 501 5.5.4 Syntax error in parameters
+ *	junk stuck to the path, bad keyword, "KEY=" with an empty or bad
+ *	value, a non-ASCII value without SMTPUTF8
+ * 501 5.5.4 Too many parameters
+ *	more than SMTPCMD_PARAMS_MAX (counted before any is looked at)
+ * 555 5.5.4 Unsupported option
+ *	unknown keyword, one of the other verb's, one of an extension not
+ *	advertised, BODY=BINARYMIME without CHUNKING, BODY=7BIT or
+ *	BODY=8BITMIME without 8BITMIME
+ * 501 5.5.4 Duplicate parameter
+ *	a known keyword twice, in any case
+ * 501 5.5.4 Bad SIZE value
+ *	no value, not 1..20 digits, or over 2^64-1
+ * 501 5.5.4 Bad BODY value
+ *	not 7BIT, 8BITMIME or BINARYMIME
+ * 501 5.5.4 Bad SMTPUTF8 value
+ *	SMTPUTF8 with a value
+ * 501 5.5.4 Bad RET value
+ *	not FULL or HDRS
+ * 501 5.5.4 Bad ENVID value
+ *	bad xtext, decoded empty, unprintable or over SMTPCMD_ENVID_MAX
+ * 501 5.5.4 Bad AUTH value
+ *	no value, or over SMTPCMD_AUTH_MAX
+ * 501 5.5.4 Bad NOTIFY value
+ *	unknown word, a word twice, NEVER with another, empty item
+ * 501 5.5.4 Bad ORCPT value
+ *	no ";", bad or long addr-type, bad xtext, decoded empty,
+ *	unprintable or over SMTPCMD_ORCPT_MAX
  *
  * For parameter errors err->param/param_len is the whole "KEY=value"
  * token, inside the caller's line: log it only through log_safe().
