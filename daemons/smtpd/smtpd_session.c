@@ -234,15 +234,46 @@ cmd_help(struct smtpd_session *s, const struct smtpcmd *c)
 	    "RSET NOOP QUIT HELP VRFY");
 }
 
+/* VRFY when enabled: the recipient check of RCPT, without relaying. */
+static void
+vrfy_check(struct smtpd_session *s, const struct smtpcmd *c)
+{
+	char to[ADDR_PATH_MAX + 1];
+	const char *enh, *why;
+	enum addr_err aerr;
+	struct addr a;
+	size_t used;
+	int code;
+
+	if (addr_parse_path(c->arg, c->arg_len, ADDR_F_RCPT |
+	    ADDR_F_NOBRACKETS_OK | (s->ext & SMTPCMD_F_SMTPUTF8 ?
+	    ADDR_F_SMTPUTF8 : 0), &a, &used, &aerr) == -1 ||
+	    used != c->arg_len) {
+		smtpd_reply(s, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	addr_format(&a, to, sizeof(to));
+	if (a.domain[0] != '\0' && !smtpd_domain_is_local(s, a.domain)) {
+		smtpd_reply(s, 252, "2.1.5", "<%s>: not local; will accept "
+		    "message and attempt delivery", to);
+		return;
+	}
+	if (smtpd_check_rcpt(s, &a, &code, &enh, &why) == -1) {
+		smtpd_reply(s, code, enh, "<%s>: %s", to, why);
+		return;
+	}
+	smtpd_reply(s, 250, "2.1.5", "<%s>", to);
+}
+
 static void
 cmd_vrfy(struct smtpd_session *s, const struct smtpcmd *c)
 {
-	if (conf_bool(s->conf, "disable_vrfy_command")) {
-		smtpd_reply(s, 252, "2.1.5", "Cannot VRFY user, but will "
-		    "accept message and attempt delivery");
+	if (!conf_bool(s->conf, "disable_vrfy_command")) {
+		vrfy_check(s, c);
 		return;
 	}
-	smtpd_reply(s, 252, "2.1.5", "Send some mail, I'll try my best");
+	smtpd_reply(s, 252, "2.1.5", "Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
 }
 
 static void
