@@ -39,7 +39,7 @@
 #define END_LEN		12		/* u64 content size, u32 recipients */
 #define USEC_PER_SEC	1000000
 #define WBUF_MAX	(2 * (QFILE_REC_HDR + QFILE_REC_MAX))
-#define ENV_REC_MAX	2048		/* largest envelope payload, with room */
+#define ENV_REC_MAX	2048		/* > the largest envelope payload */
 #define READ_CHUNK	(64 * 1024)
 
 _Static_assert(2 + QFILE_ADDR_MAX + 1 + 2 + QFILE_ORCPT_TYPE_MAX + 2 +
@@ -781,6 +781,8 @@ enc_add(struct enc *e, const void *p, size_t n)
 {
 	if (n > sizeof(e->p) - e->len)
 		bug("qfile: envelope record past %d bytes", ENV_REC_MAX);
+	if (n == 0)
+		return;
 	memcpy(e->p + e->len, p, n);
 	e->len += n;
 }

@@ -62,7 +62,7 @@
 /* Sender flags. */
 #define QFILE_SMTPUTF8		0x01	/* MAIL FROM ... SMTPUTF8 */
 #define QFILE_8BITMIME		0x02	/* BODY=8BITMIME */
-#define QFILE_BINARYMIME	0x04	/* BODY=BINARYMIME (not with 8BITMIME) */
+#define QFILE_BINARYMIME	0x04	/* BODY=BINARYMIME, not with 8BITMIME */
 
 /* RET= */
 #define QFILE_RET_NONE		0
@@ -227,7 +227,10 @@ int	qfile_writer_open(struct qfile_writer *, int dirfd,
  */
 int	qfile_writer_fdopen(struct qfile_writer *, int fd);
 
-/* qfile_writer_limits -- at most max_rcpt recipients, max_content bytes. */
+/*
+ * qfile_writer_limits -- at most max_rcpt recipients (never more than
+ * QFILE_RCPT_MAX) and max_content bytes of content.
+ */
 void	qfile_writer_limits(struct qfile_writer *, size_t max_rcpt,
 	    uint64_t max_content);
 
