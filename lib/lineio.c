@@ -44,6 +44,15 @@ lineio_init(struct lineio *l, int fd, size_t max, int timeout_ms)
 	l->end = 0;
 	l->skipping = false;
 	l->eof = false;
+	l->wait_hook = NULL;
+	l->wait_arg = NULL;
+}
+
+void
+lineio_set_wait_hook(struct lineio *l, void (*fn)(void *), void *arg)
+{
+	l->wait_hook = fn;
+	l->wait_arg = arg;
 }
 
 void
@@ -152,6 +161,9 @@ fill(struct lineio *l, int64_t deadline)
 		pfd.fd = l->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
+		/* Nothing there yet: let the owner act before we wait. */
+		if (l->wait_hook != NULL && poll(&pfd, 1, 0) == 0)
+			l->wait_hook(l->wait_arg);
 		r = poll(&pfd, 1, remaining(l, deadline));
 		if (r == -1 && errno == EINTR)
 			continue;

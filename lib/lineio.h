@@ -29,6 +29,8 @@ struct lineio {
 	size_t	 start, end;	/* unread bytes are buf[start..end) */
 	bool	 skipping;	/* in the tail of a too-long line */
 	bool	 eof;
+	void	(*wait_hook)(void *);	/* before waiting for the peer */
+	void	*wait_arg;
 };
 
 /* lineio_init -- read lines of at most max bytes from fd. */
@@ -67,6 +69,14 @@ enum lineio_result lineio_read_part(struct lineio *, const char **piece_r,
  */
 enum lineio_result lineio_read_raw(struct lineio *, size_t want,
 	    const char **data_r, size_t *len_r);
+
+/*
+ * lineio_set_wait_hook -- call fn(arg) whenever the reader is about to
+ * wait for the peer because nothing more has arrived: smtpd sends its
+ * buffered replies there, which is exactly when a pipelining client may
+ * be waiting for them (RFC 2920).  fn NULL removes the hook.
+ */
+void	lineio_set_wait_hook(struct lineio *, void (*fn)(void *), void *arg);
 
 /* lineio_pending -- bytes read from fd but not yet returned as lines. */
 size_t	lineio_pending(const struct lineio *);

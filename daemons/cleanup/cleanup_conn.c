@@ -98,6 +98,7 @@ fail_write(struct conn *c, int err)
 		c->fail_enh = "4.3.1";
 		c->fail_text = "Insufficient system storage";
 	} else if (err == EFBIG) {
+		log_info("%s: reject: message file too big", c->qid);
 		c->fail_code = 552;
 		c->fail_enh = "5.3.4";
 		c->fail_text = "Error: message file too big";
@@ -184,6 +185,7 @@ do_begin(struct conn *c, const struct attr_msg *m)
 	const struct conf *conf = c->ctx->conf;
 	struct qfile_sender snd;
 	struct timespec now;
+	uint64_t limit;
 	char proto[32];
 
 	if (attr_get_str(m, "proto", proto, sizeof(proto)) == -1 ||
@@ -200,10 +202,10 @@ do_begin(struct conn *c, const struct attr_msg *m)
 		return 0;
 	}
 	c->writing = true;
-	/* Room for our Received: beside the client's content. */
-	qfile_writer_limits(&c->w, QFILE_RCPT_MAX,
-	    (uint64_t)conf_size(conf, "message_size_limit") +
-	    CLEANUP_RECEIVED_MAX);
+	/* Room for our Received: beside the client's content; 0: no limit. */
+	limit = (uint64_t)conf_size(conf, "message_size_limit");
+	qfile_writer_limits(&c->w, QFILE_RCPT_MAX, limit == 0 ? UINT64_MAX :
+	    limit + CLEANUP_RECEIVED_MAX);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (qfile_put_arrival(&c->w, now.tv_sec,
 	    (uint32_t)(now.tv_nsec / 1000)) == -1 ||

@@ -98,7 +98,6 @@ void	smtpd_reply(struct smtpd_session *, int code, const char *enh,
 void	smtpd_reply_more(struct smtpd_session *, int code, const char *enh,
 	    const char *text);
 int	smtpd_flush(struct smtpd_session *);
-bool	smtpd_input_pending(struct smtpd_session *);
 void	smtpd_error_delay(struct smtpd_session *);
 
 /* smtpd_session.c */

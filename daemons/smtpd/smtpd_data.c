@@ -168,8 +168,11 @@ smtpd_cmd_data(struct smtpd_session *s)
 		if (line_start && n == 1 && p[0] == '.' &&
 		    end == LINEIO_END_CRLF && prev_crlf)
 			break;
-		/* RFC 5321 4.5.2: the first of a line's leading dots goes. */
-		if (line_start && n > 1 && p[0] == '.') {
+		/*
+		 * RFC 5321 4.5.2: the first of a line's leading dots goes;
+		 * not before a bare CR, which normalizing ends the line at.
+		 */
+		if (line_start && n > 1 && p[0] == '.' && p[1] != '\r') {
 			p++;
 			n--;
 		}

@@ -111,16 +111,3 @@ fail:
 	s->quit = true;
 	return -1;
 }
-
-/* Has the client sent more that we have not read yet? */
-bool
-smtpd_input_pending(struct smtpd_session *s)
-{
-	struct pollfd pfd;
-
-	if (lineio_pending(&s->in) > 0)
-		return true;
-	pfd.fd = s->fd;
-	pfd.events = POLLIN;
-	return poll(&pfd, 1, 0) == 1;
-}

@@ -483,6 +483,12 @@ one_command(struct smtpd_session *s)
 	return !s->quit;
 }
 
+static void
+flush_hook(void *arg)
+{
+	(void)smtpd_flush(arg);
+}
+
 void
 smtpd_session_run(const struct conf *conf, int fd)
 {
@@ -495,13 +501,10 @@ smtpd_session_run(const struct conf *conf, int fd)
 	}
 	log_info("connect from %s", s.ident);
 	smtpd_reply(&s, 220, "", "%s", conf_str(conf, "smtpd_banner"));
-	while (!s.quit) {
-		/* Answer when the client waits for us (RFC 2920). */
-		if (!smtpd_input_pending(&s) && smtpd_flush(&s) == -1)
-			break;
-		if (!one_command(&s))
-			break;
-	}
+	/* Replies go out whenever reading would wait (RFC 2920). */
+	lineio_set_wait_hook(&s.in, flush_hook, &s);
+	while (!s.quit && one_command(&s))
+		;
 	(void)smtpd_flush(&s);
 	log_disconnect(&s);
 	session_free(&s);

@@ -584,6 +584,45 @@ START_TEST(test_raw_timeout)
 }
 END_TEST
 
+static int hook_calls;
+
+static void
+count_hook(void *arg)
+{
+	hook_calls++;
+	ck_assert_ptr_eq(arg, &hook_calls);
+}
+
+START_TEST(test_wait_hook)
+{
+	struct lineio l;
+	const char *line;
+	size_t len;
+
+	lineio_init(&l, sv[0], 64, 100);
+	lineio_set_wait_hook(&l, count_hook, &hook_calls);
+	hook_calls = 0;
+	/* Data already there: no wait, no call. */
+	puts_fd(sv[1], "ONE\r\nTWO\r\n");
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_OK);
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_OK);
+	ck_assert_int_eq(hook_calls, 0);
+	/* Nothing there: the hook runs before the wait. */
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_TIMEOUT);
+	ck_assert_int_ge(hook_calls, 1);
+	/* The tail of a too-long line counts as "nothing there" once read. */
+	hook_calls = 0;
+	lineio_free(&l);
+	lineio_init(&l, sv[0], 4, 100);
+	lineio_set_wait_hook(&l, count_hook, &hook_calls);
+	puts_fd(sv[1], "ABCDEFGHIJ\r\n");
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_TOOLONG);
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_TIMEOUT);
+	ck_assert_int_ge(hook_calls, 1);
+	lineio_free(&l);
+}
+END_TEST
+
 static Suite *
 lineio_suite(void)
 {
@@ -620,6 +659,7 @@ lineio_suite(void)
 	tcase_add_test(tc, test_part_never_splits_crlf);
 	tcase_add_test(tc, test_raw_bytes);
 	tcase_add_test(tc, test_raw_timeout);
+	tcase_add_test(tc, test_wait_hook);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pending");
