@@ -253,7 +253,7 @@ const struct conf_param conf_params[] = {
 	PARAM("message_size_limit", CONF_SIZE, "10240000", 0, INT64_MAX, NULL,
 	    "largest message accepted, in bytes, headers included"),
 	PARAM("line_length_limit", CONF_SIZE, "2048", 512, 1048576, NULL,
-	    "longest message line kept whole; longer ones are split"),
+	    "longest SMTP command line; longer ones get 500 5.5.0"),
 
 	/* SMTP server. */
 	PARAM("smtpd_timeout", CONF_TIME, "300s", 1, 3600, NULL,
@@ -282,7 +282,7 @@ const struct conf_param conf_params[] = {
 	PARAM("header_size_limit", CONF_SIZE, "102400", 1024, 16777216, NULL,
 	    "largest message header section, in bytes"),
 	PARAM("hopcount_limit", CONF_INT, "50", 1, 1000, NULL,
-	    "most Received: headers a message may carry"),
+	    "most Received: headers a message may carry, cleanup's included"),
 
 	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
 };

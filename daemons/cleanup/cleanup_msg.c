@@ -64,7 +64,8 @@ cleanup_headers_feed(struct cleanup_headers *h, const uint8_t *p, size_t n,
 		*text_r = "Error: message header section too large";
 		return -1;
 	}
-	if (h->received > hop_limit) {
+	/* With the Received: cleanup adds, at most hop_limit in all. */
+	if (h->received >= hop_limit) {
 		*code_r = 554;
 		*enh_r = "5.4.6";
 		*text_r = "Error: too many hops (Received: headers)";

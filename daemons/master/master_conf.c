@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "match.h"
 #include "log.h"
 #include "master.h"
 #include "priv.h"
@@ -114,6 +115,23 @@ lookup_users(struct report_ctx *rc, struct master_config *mc)
 		mc->setgid_gid = gr->gr_gid;
 }
 
+/* smtpd parses mynetworks per connection: a typo must show up here. */
+static void
+check_networks(struct report_ctx *rc, const struct conf *c)
+{
+	const char *const *words, *err;
+	struct match_nets nets;
+	size_t n, bad;
+
+	words = conf_list(c, "mynetworks", &n);
+	if (match_nets_parse(words, n, &nets, &bad, &err) == -1) {
+		say(rc, true, "mynetworks: %s: %s", bad < n ? words[bad] : "",
+		    err);
+		return;
+	}
+	match_nets_free(&nets);
+}
+
 int
 master_config_load(const char *dir, bool as_root, struct master_config *mc,
     master_report_fn report, void *arg)
@@ -147,6 +165,7 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
 	    rc.errors == 0)
 		rc.errors++;
 	conf_finish(mc->conf);
+	check_networks(&rc, mc->conf);
 	copy_path(&rc, mc->conf, "queue_directory", mc->queue_dir,
 	    sizeof(mc->queue_dir));
 	copy_path(&rc, mc->conf, "daemon_directory", mc->daemon_dir,

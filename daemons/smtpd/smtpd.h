@@ -119,7 +119,8 @@ void	smtpd_cmd_data(struct smtpd_session *);
 void	smtpd_cmd_bdat(struct smtpd_session *, const struct smtpcmd *);
 
 /* smtpd_cleanup.c */
-int	smtpd_cleanup_begin(struct smtpd_session *, char *err, size_t errsz);
+int	smtpd_cleanup_begin(struct smtpd_session *, int *code_r, char *enh,
+	    size_t enhsz, char *text, size_t textsz);
 int	smtpd_cleanup_write(struct smtpd_session *, const void *, size_t);
 int	smtpd_cleanup_end(struct smtpd_session *, int *code_r, char *enh,
 	    size_t enhsz, char *text, size_t textsz);

@@ -68,7 +68,8 @@ put_envelope(struct smtpd_session *s, struct buf *out)
 	attr_out_init(out);
 	if (attr_put_str(out, "request", "begin") == -1 ||
 	    attr_put_str(out, "proto", "cleanup/1") == -1 ||
-	    attr_put_str(out, "client_name", s->name) == -1 ||
+	    attr_put_str(out, "client_name", strcmp(s->name, "unknown") == 0 ?
+	    "" : s->name) == -1 ||
 	    attr_put_str(out, "client_addr", s->addr) == -1 ||
 	    attr_put_str(out, "client_port", s->port) == -1 ||
 	    attr_put_str(out, "helo", s->helo) == -1 ||
@@ -141,17 +142,20 @@ done:
 }
 
 int
-smtpd_cleanup_begin(struct smtpd_session *s, char *err, size_t errsz)
+smtpd_cleanup_begin(struct smtpd_session *s, int *code_r, char *enh,
+    size_t enhsz, char *text, size_t textsz)
 {
-	char enh[16], text[256];
 	const char *why = NULL;
 	struct buf out;
 	size_t i;
-	int code;
 
+	*code_r = 451;
+	strlcpy(enh, "4.3.0", enhsz);
+	strlcpy(text, "Error: queue file write error", textsz);
 	s->ipc_timeout_ms = (int)(conf_time(s->conf, "ipc_timeout") * 1000);
 	if ((s->cleanup = dial(s)) == -1) {
-		snprintf(err, errsz, "connect: %s", strerror(errno));
+		log_warnx("cannot hand a message from %s to cleanup: %s",
+		    s->ident, strerror(errno));
 		return -1;
 	}
 	if (put_envelope(s, &out) == -1) {
@@ -170,15 +174,17 @@ smtpd_cleanup_begin(struct smtpd_session *s, char *err, size_t errsz)
 		if (send_msg(s, &out, &why) == -1)
 			goto fail;
 	}
-	if (answer(s, &code, enh, sizeof(enh), text, sizeof(text)) == -1) {
-		why = "cleanup refused the envelope";
-		goto fail;
+	/* cleanup's refusal (a full disk: 452 4.3.1) goes to the client. */
+	if (answer(s, code_r, enh, enhsz, text, textsz) == -1) {
+		smtpd_cleanup_abort(s);
+		return -1;
 	}
 	buf_init(&s->chunk, SMTPD_CHUNK_MAX);
 	log_info("%s: client=%s", s->qid, s->ident);
 	return 0;
 fail:
-	snprintf(err, errsz, "%s", why ? why : "error");
+	log_warnx("cannot hand a message from %s to cleanup: %s", s->ident,
+	    why ? why : "error");
 	smtpd_cleanup_abort(s);
 	return -1;
 }

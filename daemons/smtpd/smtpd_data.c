@@ -115,14 +115,14 @@ ready_for_content(struct smtpd_session *s, bool bdat)
 static int
 begin(struct smtpd_session *s)
 {
-	char err[256];
+	char enh[16], text[256];
+	int code;
 
 	if (s->cleanup != -1)
 		return 0;
-	if (smtpd_cleanup_begin(s, err, sizeof(err)) == -1) {
-		log_warnx("cannot hand a message from %s to cleanup: %s",
-		    s->ident, err);
-		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
+	if (smtpd_cleanup_begin(s, &code, enh, sizeof(enh), text,
+	    sizeof(text)) == -1) {
+		smtpd_reply(s, code, enh, "%s", text);
 		smtpd_txn_reset(s);
 		return -1;
 	}

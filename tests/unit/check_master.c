@@ -194,6 +194,18 @@ START_TEST(test_config_prefork_over_limit)
 }
 END_TEST
 
+START_TEST(test_config_bad_mynetworks)
+{
+	struct master_config mc;
+
+	write_file("tern.conf", "mynetworks = 127.0.0.0/8, 10.0.0.1/33\n");
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    1);
+	ck_assert_ptr_nonnull(strstr(lastmsg, "mynetworks: 10.0.0.1/33"));
+	master_config_free(&mc);
+}
+END_TEST
+
 START_TEST(test_config_missing_files)
 {
 	struct master_config mc;
@@ -316,6 +328,7 @@ master_suite(void)
 	tcase_add_test(tc, test_config_load_good);
 	tcase_add_test(tc, test_config_load_reports_everything);
 	tcase_add_test(tc, test_config_prefork_over_limit);
+	tcase_add_test(tc, test_config_bad_mynetworks);
 	tcase_add_test(tc, test_config_missing_files);
 	tcase_add_test(tc, test_dirs_make_and_check);
 	tcase_add_test(tc, test_listen_inet_and_unix);
