@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "addr.h"
 
 #define POSTMASTER	"postmaster"
@@ -54,23 +55,11 @@ fail(struct parser *ps, enum addr_err e)
 	return -1;
 }
 
-static bool
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* RFC 5322 3.2.3 atext, ASCII part. */
 static bool
 is_atext(int c)
 {
-	return is_alpha(c) || is_digit(c) ||
+	return ascii_isalpha(c) || ascii_isdigit(c) ||
 	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
@@ -243,7 +232,7 @@ domain_name(struct parser *ps, struct field *f)
 			if ((n = eight_bit(ps)) == 0)
 				return -1;
 			label += n;
-		} else if (is_alpha(c) || is_digit(c) || c == '-') {
+		} else if (ascii_isalpha(c) || ascii_isdigit(c) || c == '-') {
 			if (c == '-' && label == 0)
 				return fail(ps, ADDR_E_SYNTAX);
 			if (++ascii > ADDR_LABEL_MAX)
@@ -274,7 +263,7 @@ ipv4_ok(const unsigned char *s, size_t n)
 			i++;
 		}
 		v = 0;
-		for (digits = 0; i < n && is_digit(s[i]); digits++, i++) {
+		for (digits = 0; i < n && ascii_isdigit(s[i]); digits++, i++) {
 			if (digits == SNUM_DIGITS)
 				return false;
 			v = v * 10 + (unsigned)(s[i] - '0');

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "attr.h"
 #include "buf.h"
 #include "log.h"
@@ -30,22 +31,6 @@
 #define VLEN_LEN	4		/* u32 value length */
 #define INT_LEN		8		/* an INT value */
 #define READ_CHUNK	(16 * 1024)
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* Two's complement without implementation-defined conversions. */
 static int64_t
@@ -148,7 +133,7 @@ decode_one(const uint8_t *p, size_t len, size_t *off, struct attr *a,
 		*err_r = "truncated value length";
 		return ATTR_ERR;
 	}
-	vlen = get_be32(name + nlen);
+	vlen = ascii_get_be32(name + nlen);
 	left -= VLEN_LEN;
 	if (vlen > left) {
 		*err_r = "truncated value";
@@ -244,7 +229,7 @@ attr_frame(const uint8_t *in, size_t len, size_t *total_r,
 
 	if (len < PREFIX_LEN)
 		return ATTR_MORE;
-	blen = get_be32(in);
+	blen = ascii_get_be32(in);
 	if (blen > ATTR_MSG_MAX) {
 		*err_r = "message too large";
 		return ATTR_ERR;
@@ -288,7 +273,7 @@ static void
 check_out(const struct buf *out, const char *fn)
 {
 	if (out->len < PREFIX_LEN || out->len - PREFIX_LEN > ATTR_MSG_MAX ||
-	    get_be32(out->data) != out->len - PREFIX_LEN)
+	    ascii_get_be32(out->data) != out->len - PREFIX_LEN)
 		bug("%s: message not built by attr_out_init/attr_put_*", fn);
 }
 
@@ -312,7 +297,7 @@ out_room_for(const struct buf *out, const char *name, size_t nlen)
 		if (alen == nlen && memcmp(p + off + HEAD_LEN, name, nlen) == 0)
 			return false;
 		off += HEAD_LEN + alen;
-		vlen = get_be32(p + off);
+		vlen = ascii_get_be32(p + off);
 		off += VLEN_LEN;
 		if (len - off < vlen)
 			bug("attr_put: corrupt message");
@@ -346,7 +331,7 @@ put(struct buf *out, uint8_t type, const char *name, const void *val,
 
 	head[0] = type;
 	head[1] = (uint8_t)nlen;
-	put_be32(vlenb, (uint32_t)vlen);
+	ascii_put_be32(vlenb, (uint32_t)vlen);
 	old = out->len;
 	if (buf_add(out, head, sizeof(head)) == -1 ||
 	    buf_add(out, name, nlen) == -1 ||
@@ -355,7 +340,7 @@ put(struct buf *out, uint8_t type, const char *name, const void *val,
 		buf_truncate(out, old);
 		return -1;
 	}
-	put_be32(out->data, (uint32_t)(out->len - PREFIX_LEN));
+	ascii_put_be32(out->data, (uint32_t)(out->len - PREFIX_LEN));
 	return 0;
 }
 
@@ -640,7 +625,7 @@ attr_read(int fd, struct attr_msg *msg, int timeout_ms, const char **err_r)
 		*err_r = got == 0 ? "connection closed" : "truncated message";
 		return -1;
 	}
-	blen = get_be32(prefix);
+	blen = ascii_get_be32(prefix);
 	if (blen > ATTR_MSG_MAX) {
 		*err_r = "message too large";
 		return -1;

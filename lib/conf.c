@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
@@ -133,12 +134,6 @@ is_name_char(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '_';
-}
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
 static void
@@ -1252,7 +1247,7 @@ with_unit(const char *s, const struct unit *units, int64_t *out,
 		return -1;
 	if (*s != '\0') {
 		for (; units->c != '\0'; units++)
-			if (lower((unsigned char)*s) == units->c)
+			if (ascii_tolower((unsigned char)*s) == units->c)
 				break;
 		if (units->c == '\0' || s[1] != '\0') {
 			*err_r = "bad unit";

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "conf.h"
 
 /* Set by the build; these keep the file compilable on its own. */
@@ -38,13 +39,6 @@
 #define LABEL_MAX		63
 #define HOST_BUF		256
 
-static bool
-is_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
-}
-
 /* A user or group name: [A-Za-z0-9._-]{1,32}, not starting with '-'. */
 static int
 check_user(const char *v, const char **err_r)
@@ -64,7 +58,7 @@ check_user(const char *v, const char **err_r)
 		return -1;
 	}
 	for (i = 0; v[i] != '\0'; i++) {
-		if (!is_alnum((unsigned char)v[i]) && v[i] != '.' &&
+		if (!ascii_isalnum((unsigned char)v[i]) && v[i] != '.' &&
 		    v[i] != '_' && v[i] != '-') {
 			*err_r = "bad character in name";
 			return -1;
@@ -92,7 +86,7 @@ check_label(const char *s, size_t n, const char **err_r)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '-') {
+		if (!ascii_isalnum((unsigned char)s[i]) && s[i] != '-') {
 			*err_r = "bad character in domain name";
 			return -1;
 		}

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "match.h"
 #include "xmem.h"
 
@@ -33,31 +34,12 @@ static const uint8_t mapped_prefix[12] = {
 };
 
 static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alnum(int c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* ASCII only: tolower(3) would follow the locale. */
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static bool
 ieq(const char *a, const char *b, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+		if (ascii_tolower((unsigned char)a[i]) != ascii_tolower((unsigned char)b[i]))
 			return false;
 	}
 	return true;
@@ -81,7 +63,7 @@ parse_v4(const char *s, size_t len, uint8_t out[4])
 			digits = 0;
 			continue;
 		}
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_isdigit((unsigned char)s[i]))
 			return false;
 		if (digits == 1 && v == 0)
 			return false;		/* leading zero */
@@ -116,7 +98,7 @@ v4_chars_ok(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		if (!is_digit((unsigned char)s[i]) && s[i] != '.')
+		if (!ascii_isdigit((unsigned char)s[i]) && s[i] != '.')
 			return false;
 	}
 	return true;
@@ -134,7 +116,7 @@ parse_prefix(const char *s, size_t len, unsigned max, unsigned *prefix_r,
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
-		if (!is_digit((unsigned char)s[i])) {
+		if (!ascii_isdigit((unsigned char)s[i])) {
 			*err_r = "bad prefix length";
 			return -1;
 		}
@@ -519,7 +501,7 @@ label_ok(const char *s, size_t len)
 	    s[len - 1] == '-')
 		return false;
 	for (i = 0; i < len; i++) {
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
+		if (!ascii_isalnum((unsigned char)s[i]) && s[i] != '-')
 			return false;
 	}
 	return true;
@@ -531,7 +513,7 @@ all_digits(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_isdigit((unsigned char)s[i]))
 			return false;
 	}
 	return true;

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "log.h"
 #include "qfile.h"
@@ -48,34 +49,6 @@ _Static_assert(QFILE_REC_MAX <= UINT32_MAX && QFILE_ADDR_MAX <= UINT16_MAX,
     "lengths fit their fields");
 
 /* Byte order. */
-
-static uint16_t
-get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* Checks shared by the writer and the reader. */
 
@@ -176,7 +149,7 @@ get_u16(struct cur *c, uint16_t *v)
 
 	if ((p = take(c, 2)) == NULL)
 		return false;
-	*v = get_be16(p);
+	*v = ascii_get_be16(p);
 	return true;
 }
 
@@ -187,7 +160,7 @@ get_u32(struct cur *c, uint32_t *v)
 
 	if ((p = take(c, 4)) == NULL)
 		return false;
-	*v = get_be32(p);
+	*v = ascii_get_be32(p);
 	return true;
 }
 
@@ -198,7 +171,7 @@ get_u64(struct cur *c, uint64_t *v)
 
 	if ((p = take(c, 8)) == NULL)
 		return false;
-	*v = get_be64(p);
+	*v = ascii_get_be64(p);
 	return true;
 }
 
@@ -556,7 +529,7 @@ parse_record(struct parser *ps)
 		return bad(ps, "truncated record");
 	if ((ps->desc = find_desc(h[0])) == NULL)
 		return bad(ps, "unknown record type");
-	rlen = get_be32(h + 1);
+	rlen = ascii_get_be32(h + 1);
 	if (rlen > QFILE_REC_MAX)
 		return bad(ps, "record too long");
 	if (rlen > left - QFILE_REC_HDR)
@@ -736,7 +709,7 @@ qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status)
 	/* A wrong offset must not scribble over someone's message. */
 	if (pread_full(fd, rec, sizeof(rec), status_off - QFILE_REC_HDR) == -1)
 		return -1;
-	if (rec[0] != QFILE_T_STATUS || get_be32(rec + 1) != 1 ||
+	if (rec[0] != QFILE_T_STATUS || ascii_get_be32(rec + 1) != 1 ||
 	    !status_ok(rec[QFILE_REC_HDR])) {
 		errno = EINVAL;
 		return -1;
@@ -806,7 +779,7 @@ enc_u32(struct enc *e, uint32_t v)
 {
 	uint8_t b[4];
 
-	put_be32(b, v);
+	ascii_put_be32(b, v);
 	enc_add(e, b, sizeof(b));
 }
 
@@ -885,7 +858,7 @@ emit(struct qfile_writer *w, uint8_t type, const void *p, size_t len)
 	if (w->out.max - w->out.len < QFILE_REC_HDR + len && flush(w) == -1)
 		return -1;
 	hdr[0] = type;
-	put_be32(hdr + 1, (uint32_t)len);
+	ascii_put_be32(hdr + 1, (uint32_t)len);
 	if (buf_add(&w->out, hdr, sizeof(hdr)) == -1 ||
 	    buf_add(&w->out, p, len) == -1)
 		bug("qfile: write buffer overflow");

@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "log.h"
 #include "services.h"
 #include "xmem.h"
@@ -110,18 +111,6 @@ is_lower_digit(int c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static bool
-is_alnum(int c)
-{
-	return is_lower_digit(c) || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* [a-z0-9_.-]{1,max}: service and program names. */
 static bool
 name_ok(const char *s, size_t max)
@@ -144,7 +133,7 @@ uint_parse(const char *s, unsigned min, unsigned max, unsigned *v_r)
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++) {
-		if (!is_digit((unsigned char)s[i]) || i >= 9)
+		if (!ascii_isdigit((unsigned char)s[i]) || i >= 9)
 			return false;
 		v = v * 10 + (unsigned long)(s[i] - '0');
 	}
@@ -217,7 +206,7 @@ port_ok(const char *s, size_t size)
 	for (i = 0; s[i] != '\0'; i++) {
 		if (!is_lower_digit((unsigned char)s[i]) && s[i] != '-')
 			return false;
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_isdigit((unsigned char)s[i]))
 			alpha = true;
 	}
 	if (i == 0 || i >= size)
@@ -241,11 +230,11 @@ hostname_ok(const char *s)
 			label = 0;
 			continue;
 		}
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
+		if (!ascii_isalnum((unsigned char)s[i]) && s[i] != '-')
 			return false;
 		if (label == 0 && s[i] == '-')
 			return false;
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_isdigit((unsigned char)s[i]))
 			alpha = true;
 		if (++label > LABEL_MAX)
 			return false;
@@ -330,7 +319,7 @@ component_ok(const char *c, size_t n)
 	    (n == 2 && c[0] == '.' && c[1] == '.'))
 		return false;
 	for (i = 0; i < n; i++) {
-		if (!is_alnum((unsigned char)c[i]) && c[i] != '.' &&
+		if (!ascii_isalnum((unsigned char)c[i]) && c[i] != '.' &&
 		    c[i] != '_' && c[i] != '-')
 			return false;
 	}

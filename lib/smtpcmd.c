@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "addr.h"
 #include "smtpcmd.h"
 
@@ -116,18 +117,6 @@ pfail(struct cmd *c, const struct reply *r)
 	return fail(c, r);
 }
 
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alnum(int c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 /* s[0..n) is word, in any case. */
 static bool
 word_is(const char *s, size_t n, const char *word)
@@ -168,10 +157,10 @@ keyword_ok(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || !is_alnum((unsigned char)s[0]))
+	if (n == 0 || !ascii_isalnum((unsigned char)s[0]))
 		return false;
 	for (i = 1; i < n; i++) {
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
+		if (!ascii_isalnum((unsigned char)s[i]) && s[i] != '-')
 			return false;
 	}
 	return true;
@@ -207,7 +196,7 @@ value_check(struct cmd *c, const char *v, size_t n)
 static int
 hex_digit(int c)
 {
-	if (is_digit(c))
+	if (ascii_isdigit(c))
 		return c - '0';
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
@@ -265,7 +254,7 @@ p_size(struct cmd *c, const char *v, size_t n)
 	if (v == NULL || n > SMTPCMD_SIZE_DIGITS)
 		return pfail(c, &R_SIZE);
 	for (i = 0; i < n; i++) {
-		if (!is_digit((unsigned char)v[i]) ||
+		if (!ascii_isdigit((unsigned char)v[i]) ||
 		    __builtin_mul_overflow(size, 10, &size) ||
 		    __builtin_add_overflow(size, (uint64_t)(v[i] - '0'), &size))
 			return pfail(c, &R_SIZE);
@@ -390,7 +379,7 @@ atom_ok(const char *s, size_t n)
 	if (n == 0)
 		return false;
 	for (i = 0; i < n; i++) {
-		if (!is_alnum((unsigned char)s[i]) &&
+		if (!ascii_isalnum((unsigned char)s[i]) &&
 		    strchr("!#$%&'*+-/=?^_`{|}~", s[i]) == NULL)
 			return false;
 	}
@@ -657,7 +646,7 @@ cmd_bdat(struct cmd *c)
 	uint64_t size = 0;
 	size_t digits = 0;
 
-	for (; p < e && is_digit((unsigned char)*p); p++) {
+	for (; p < e && ascii_isdigit((unsigned char)*p); p++) {
 		if (++digits > SMTPCMD_BDAT_DIGITS)
 			return fail(c, &R_BDAT);
 		size = size * 10 + (uint64_t)(*p - '0');

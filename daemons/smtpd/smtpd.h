@@ -73,7 +73,6 @@ struct smtpd_session {
 	struct smtpd_rcpt *rcpts;
 	size_t		 nrcpt, rcpt_cap;
 	bool		 bdat;			/* a BDAT transaction is open */
-	bool		 bdat_failed;		/* discard chunks until LAST */
 	int		 cleanup;		/* IPC to cleanup, or -1 */
 	struct buf	 chunk;			/* content not yet sent to it */
 	int		 ipc_timeout_ms;

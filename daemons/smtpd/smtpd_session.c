@@ -54,7 +54,6 @@ smtpd_txn_reset(struct smtpd_session *s)
 	s->declared_size = 0;
 	s->nrcpt = 0;
 	s->bdat = false;
-	s->bdat_failed = false;
 	s->qid[0] = '\0';
 	s->size = 0;
 }
