@@ -275,10 +275,24 @@ cmd_vrfy(struct smtpd_session *s, const struct smtpcmd *c)
 	    "message and attempt delivery");
 }
 
+/* Known commands of extensions this server does not advertise. */
 static void
-cmd_not_offered(struct smtpd_session *s, const struct smtpcmd *c)
+cmd_expn(struct smtpd_session *s, const struct smtpcmd *c)
 {
-	smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
+	smtpd_reply(s, 502, "5.5.1", "Error: EXPN is not supported");
+}
+
+static void
+cmd_starttls(struct smtpd_session *s, const struct smtpcmd *c)
+{
+	/* Never 250: without TLS configured there is nothing to start. */
+	smtpd_reply(s, 502, "5.5.1", "Error: TLS is not configured");
+}
+
+static void
+cmd_auth(struct smtpd_session *s, const struct smtpcmd *c)
+{
+	smtpd_reply(s, 503, "5.5.1", "Error: authentication is not enabled");
 }
 
 static const struct {
@@ -297,9 +311,9 @@ static const struct {
 	{ SMTPCMD_QUIT,		CNT_QUIT,	cmd_quit },
 	{ SMTPCMD_HELP,		CNT_HELP,	cmd_help },
 	{ SMTPCMD_VRFY,		CNT_VRFY,	cmd_vrfy },
-	{ SMTPCMD_EXPN,		CNT_EXPN,	cmd_not_offered },
-	{ SMTPCMD_STARTTLS,	CNT_STARTTLS,	cmd_not_offered },
-	{ SMTPCMD_AUTH,		CNT_AUTH,	cmd_not_offered },
+	{ SMTPCMD_EXPN,		CNT_EXPN,	cmd_expn },
+	{ SMTPCMD_STARTTLS,	CNT_STARTTLS,	cmd_starttls },
+	{ SMTPCMD_AUTH,		CNT_AUTH,	cmd_auth },
 };
 
 static void

@@ -1551,5 +1551,23 @@ class LogTest(SmtpdTestBase):
         self.assertNotIn("\r", log)
 
 
+
+class UnofferedCommandTest(SmtpdTestBase):
+    """Known commands of extensions not offered: an error, never 250."""
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def test_starttls_expn_auth_without_the_extension(self):
+        c = self.client()
+        self.assert_enh(c.cmd("STARTTLS"), 502, "5.5.1")
+        self.assert_enh(c.cmd("EXPN staff"), 502, "5.5.1")
+        self.assert_enh(c.cmd("AUTH PLAIN"), 503, "5.5.1")
+        # The session is unharmed: a transaction still works.
+        qid = self.queued_id(self.send_message_raw(c, MESSAGE + b".\r\n"))
+        self.assertEqual(self.qfiles(), [qid])
+
+
 if __name__ == "__main__":
     unittest.main()
