@@ -16,6 +16,7 @@
 #include "master.h"
 #include "priv.h"
 #include "ternctl.h"
+#include "tls.h"
 
 static int
 check_program(const struct master_config *mc, const char *name)
@@ -48,6 +49,16 @@ ternctl_check(const char *dir)
 		if (mc.queue_dir[0] != '\0')
 			problems += master_dirs_check(&mc, ternctl_report,
 			    NULL);
+		/* An error for "encrypt" was counted by master_config_load. */
+		if (mc.tls_error[0] != '\0' && !mc.tls_ok &&
+		    strcmp(tls_server_level(mc.conf), "encrypt") != 0) {
+			char msg[700];
+
+			snprintf(msg, sizeof(msg), "TLS: %s; STARTTLS would "
+			    "not be offered", mc.tls_error);
+			ternctl_report(NULL, true, msg);
+			problems++;
+		}
 	}
 	master_config_free(&mc);
 	if (problems > 0) {

@@ -187,6 +187,16 @@ check_bare_newline(const char *v, const char **err_r)
 	return -1;
 }
 
+static int
+check_tls_level(const char *v, const char **err_r)
+{
+	if (v[0] == '\0' || strcmp(v, "none") == 0 || strcmp(v, "may") == 0 ||
+	    strcmp(v, "encrypt") == 0)
+		return 0;
+	*err_r = "expected none, may or encrypt (or empty)";
+	return -1;
+}
+
 #define PARAM(n, t, d, lo, hi, chk, text) \
 	{ (n), (t), (d), NULL, (lo), (hi), (chk), (text) }
 
@@ -277,6 +287,32 @@ const struct conf_param conf_params[] = {
 	    "largest message header section, in bytes"),
 	PARAM("hopcount_limit", CONF_INT, "50", 1, 1000, NULL,
 	    "most Received: headers a message may carry, cleanup's included"),
+
+
+	/* TLS in the SMTP server (through tlsproxy). */
+	PARAM("smtpd_tls_cert_file", CONF_STR, "", 0, 0, NULL,
+	    "PEM certificate chain (server first) of the RSA key, or empty"),
+	PARAM("smtpd_tls_key_file", CONF_STR, "$smtpd_tls_cert_file", 0, 0,
+	    NULL, "PEM private key for smtpd_tls_cert_file (root-readable)"),
+	PARAM("smtpd_tls_eccert_file", CONF_STR, "", 0, 0, NULL,
+	    "PEM certificate chain of an ECDSA key, offered beside the RSA one"),
+	PARAM("smtpd_tls_eckey_file", CONF_STR, "$smtpd_tls_eccert_file", 0, 0,
+	    NULL, "PEM private key for smtpd_tls_eccert_file"),
+	PARAM("smtpd_tls_security_level", CONF_STR, "", 0, 0, check_tls_level,
+	    "none, may or encrypt; empty: may when a certificate is set"),
+	PARAM("smtpd_tls_priority", CONF_STR,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0, NULL,
+	    "GnuTLS priority string for the SMTP server's TLS"),
+	PARAM("smtpd_tls_session_tickets", CONF_BOOL, "yes", 0, 0, NULL,
+	    "issue TLS session tickets so clients can resume"),
+	PARAM("smtpd_tls_session_cache_timeout", CONF_TIME, "3600s", 60, 86400,
+	    NULL, "lifetime of a session ticket; ticket keys rotate with it"),
+	PARAM("smtpd_tls_ask_ccert", CONF_BOOL, "no", 0, 0, NULL,
+	    "ask the client for a certificate and log its fingerprint"),
+	PARAM("smtpd_tls_wrappermode", CONF_BOOL, "no", 0, 0, NULL,
+	    "implicit TLS before the greeting (set per service with -o)"),
+	PARAM("smtpd_starttls_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest TLS handshake, and longest wait for tlsproxy to be ready"),
 
 	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
 };

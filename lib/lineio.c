@@ -327,3 +327,12 @@ lineio_discard(struct lineio *l)
 	l->start = l->end = 0;
 	return n;
 }
+
+void
+lineio_set_fd(struct lineio *l, int fd)
+{
+	(void)lineio_discard(l);
+	l->fd = fd;
+	l->eof = false;
+	l->skipping = false;
+}

@@ -83,5 +83,11 @@ size_t	lineio_pending(const struct lineio *);
 
 /* lineio_discard -- forget those bytes (returns how many there were). */
 size_t	lineio_discard(struct lineio *);
+/*
+ * lineio_set_fd -- read from another descriptor from now on (smtpd after
+ * the STARTTLS hand-off).  Bytes still buffered are discarded; limits,
+ * timeout and wait hook stay.
+ */
+void	lineio_set_fd(struct lineio *, int fd);
 
 #endif

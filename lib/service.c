@@ -77,23 +77,41 @@ conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
 static void
 usage(const char *prog)
 {
-	fatalx("usage: %s -c config_dir -n service -t inet|unix [-u] "
+	fatalx("usage: %s -c config_dir -n service -t inet|unix [-S] [-u] "
 	    "[-r chroot] [-v] [-- args]", prog);
 }
 
-/* Read tern.conf; the master checked it already, so errors are fatal. */
+/*
+ * Read tern.conf, then apply the "-o name=value" overrides that lead the
+ * service's arguments (services.conf); the rest stay in ctx->argv.  The
+ * master checked both already, so errors are fatal.
+ */
 static struct conf *
-load_conf(const char *dir)
+load_conf(struct service_ctx *ctx)
 {
 	static int errors;
 	struct conf *c;
-	char path[4096];
+	char path[4096], name[128];
+	const char *eq;
 
 	c = conf_new(conf_diag, &errors);
-	if ((size_t)snprintf(path, sizeof(path), "%s/tern.conf", dir) >=
-	    sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/tern.conf",
+	    ctx->config_dir) >= sizeof(path))
 		fatalx("config directory name too long");
-	if (conf_load(c, path) != 0 || conf_finish(c) != 0 || errors != 0)
+	if (conf_load(c, path) != 0)
+		fatalx("%s: configuration errors, see above", path);
+	while (ctx->argc >= 2 && strcmp(ctx->argv[0], "-o") == 0) {
+		if ((eq = strchr(ctx->argv[1], '=')) == NULL ||
+		    (size_t)(eq - ctx->argv[1]) >= sizeof(name))
+			fatalx("-o %s: expected name=value", ctx->argv[1]);
+		memcpy(name, ctx->argv[1], (size_t)(eq - ctx->argv[1]));
+		name[eq - ctx->argv[1]] = '\0';
+		if (conf_set(c, name, eq + 1) != 0)
+			fatalx("-o %s: bad override", ctx->argv[1]);
+		ctx->argc -= 2;
+		ctx->argv += 2;
+	}
+	if (conf_finish(c) != 0 || errors != 0)
 		fatalx("%s: configuration errors, see above", path);
 	return c;
 }
@@ -375,13 +393,16 @@ service_main(int argc, char *argv[], const struct service *svc)
 	closefrom(SERVICE_FIRST_FREE_FD);
 	log_init(svc->name, LOG_TO_STDERR);
 	ctx.svc = svc;
-	while ((ch = getopt(argc, argv, "c:n:t:ur:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:n:St:ur:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			ctx.config_dir = optarg;
 			break;
 		case 'n':
 			ctx.service_name = optarg;
+			break;
+		case 'S':
+			ctx.tls_server_ok = true;
 			break;
 		case 't':
 			type = optarg;
@@ -408,7 +429,7 @@ service_main(int argc, char *argv[], const struct service *svc)
 	ctx.argv = argv + optind;
 	check_fds();
 
-	ctx.conf = load_conf(ctx.config_dir);
+	ctx.conf = load_conf(&ctx);
 	maillog = conf_str(ctx.conf, "maillog_file");
 	if (maillog[0] != '\0') {
 		if (log_file(maillog) == -1)

@@ -7,7 +7,7 @@
  * The master execs a service as
  *
  *   <daemon_directory>/<command> -c <config_dir> -n <service> -t inet|unix
- *       [-u] [-r <chroot>] [-v] [-- <arguments from services.conf>]
+ *       [-S] [-u] [-r <chroot>] [-v] [-- <arguments from services.conf>]
  *
  * with exactly these descriptors open:
  *   0, 1, 2               /dev/null
@@ -15,7 +15,12 @@
  *   SERVICE_STATUS_FD     write end of the service's status pipe
  *
  * -u asks the skeleton to drop to mail_owner (only meaningful when started
- * as root), -r to chroot first.  Over the status pipe a process tells the
+ * as root), -r to chroot first.  -S says the master checked the SMTP
+ * server's TLS certificates and keys (tls_server_check) and found them
+ * usable: only then may smtpd offer STARTTLS.  Arguments from
+ * services.conf that start with "-o name=value" pairs override tern.conf
+ * for this service (smtpd_tls_wrappermode=yes on a submissions port);
+ * the skeleton applies them and leaves the rest in argc/argv.  Over the status pipe a process tells the
  * master whether it can take another client (struct service_status, one
  * atomic write each): AVAIL when it waits for clients, BUSY when it cannot
  * take more, and (multi only) SERVING once when it accepts its first
@@ -85,6 +90,7 @@ struct service_ctx {
 	struct event_base *base;	/* multi only */
 	size_t		 nclients;	/* multi only */
 	bool		 draining;	/* SIGHUP seen: accept no more */
+	bool		 tls_server_ok;	/* "-S": STARTTLS may be offered */
 	void		*arg;		/* for the service */
 };
 

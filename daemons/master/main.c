@@ -42,6 +42,14 @@ report(void *arg, bool error, const char *msg)
 		log_warnx("%s", msg);
 }
 
+/* A broken TLS set-up is loud, but plain SMTP goes on (not "encrypt"). */
+static void
+log_tls(const struct master_config *mc)
+{
+	if (mc->tls_error[0] != '\0')
+		log_error("TLS: %s; STARTTLS is not offered", mc->tls_error);
+}
+
 static void
 usage(void)
 {
@@ -137,6 +145,7 @@ master_reload(struct master *m, const char **why_r)
 		return -1;
 	}
 	reopen_log(&nc);
+	log_tls(&nc);
 
 	/* Services gone, or moved to another address: close and drain. */
 	TAILQ_FOREACH_SAFE(svc, &m->services, entry, next) {
@@ -381,6 +390,7 @@ main(int argc, char *argv[])
 	log_init("master", logdest);
 	if (!priv_is_root())
 		log_info("not running as root: no privilege changes");
+	log_tls(&m.cfg);
 
 	if (master_dirs_make(&m.cfg) == -1)
 		fatalx("queue directory %s: cannot set up; not started",

@@ -43,6 +43,14 @@ struct master_config {
 	uid_t		 mail_uid;	/* -1 when not running as root */
 	gid_t		 mail_gid;
 	gid_t		 setgid_gid;	/* -1 when setgid_group is missing */
+	/*
+	 * The SMTP server's TLS set-up (tls_server_check): usable, or why
+	 * not.  A problem is an error only with smtpd_tls_security_level =
+	 * encrypt; otherwise STARTTLS is just not offered, and the caller
+	 * logs tls_error.
+	 */
+	bool		 tls_ok;
+	char		 tls_error[512];
 };
 
 /*

@@ -18,12 +18,14 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "match.h"
 #include "log.h"
 #include "master.h"
 #include "priv.h"
+#include "tls.h"
 
 struct report_ctx {
 	master_report_fn report;
@@ -132,6 +134,77 @@ check_networks(struct report_ctx *rc, const struct conf *c)
 	match_nets_free(&nets);
 }
 
+/*
+ * The SMTP server's certificates and keys: STARTTLS is offered only when
+ * a handshake can really succeed.
+ */
+static void
+check_tls(struct report_ctx *rc, struct master_config *mc)
+{
+	const char *level = tls_server_level(mc->conf);
+	int r;
+
+	if (!tls_server_configured(mc->conf)) {
+		/* Plain SMTP by choice, unless TLS is required. */
+		if (strcmp(level, "encrypt") == 0) {
+			snprintf(mc->tls_error, sizeof(mc->tls_error), "no "
+			    "certificate configured (smtpd_tls_cert_file)");
+			say(rc, true, "smtpd_tls_security_level = encrypt, but "
+			    "%s", mc->tls_error);
+		}
+		return;
+	}
+	tls_init();
+	r = tls_server_check(mc->conf, time(NULL), mc->tls_error,
+	    sizeof(mc->tls_error));
+	if (r == 0) {
+		mc->tls_ok = true;
+		return;
+	}
+	if (strcmp(level, "encrypt") == 0)
+		say(rc, true, "smtpd_tls_security_level = encrypt, but TLS is "
+		    "not usable: %s", mc->tls_error);
+}
+
+/*
+ * "-o name=value" pairs that lead a service's arguments override
+ * tern.conf for that service: each must name a parameter and pass its
+ * checks.
+ */
+static void
+check_overrides(struct report_ctx *rc, const char *path,
+    const struct service_def *d)
+{
+	struct conf *c;
+	char name[128];
+	const char *eq;
+	size_t i;
+
+	for (i = 0; i + 1 < d->argc && strcmp(d->argv[i], "-o") == 0; i += 2) {
+		eq = strchr(d->argv[i + 1], '=');
+		if (eq == NULL || eq == d->argv[i + 1] ||
+		    (size_t)(eq - d->argv[i + 1]) >= sizeof(name)) {
+			say(rc, true, "%s:%u: service %s: -o %s: expected "
+			    "name=value", path, d->line, d->name,
+			    d->argv[i + 1]);
+			continue;
+		}
+		memcpy(name, d->argv[i + 1], (size_t)(eq - d->argv[i + 1]));
+		name[eq - d->argv[i + 1]] = '\0';
+		if (conf_param_find(name) == NULL) {
+			say(rc, true, "%s:%u: service %s: -o %s: unknown "
+			    "parameter", path, d->line, d->name, name);
+			continue;
+		}
+		/* The value's own checks (type, range, validator). */
+		c = conf_new(NULL, NULL);
+		if (conf_set(c, name, eq + 1) == -1 || conf_finish(c) != 0)
+			say(rc, true, "%s:%u: service %s: -o %s: bad value",
+			    path, d->line, d->name, d->argv[i + 1]);
+		conf_free(&c);
+	}
+}
+
 int
 master_config_load(const char *dir, bool as_root, struct master_config *mc,
     master_report_fn report, void *arg)
@@ -183,7 +256,9 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
 			say(&rc, true, "%s:%u: service %s: prefork %u is above "
 			    "the process limit %u", path, d->line, d->name,
 			    d->prefork, limit);
+		check_overrides(&rc, path, d);
 	}
+	check_tls(&rc, mc);
 	if (as_root)
 		lookup_users(&rc, mc);
 	return rc.errors;

@@ -130,6 +130,8 @@ exec_child(struct master *m, struct msvc *svc)
 	argv[i++] = svc->def.name;
 	argv[i++] = "-t";
 	argv[i++] = svc->def.type == SERVICES_INET ? "inet" : "unix";
+	if (mc->tls_ok)
+		argv[i++] = "-S";
 	if (svc->def.unpriv)
 		argv[i++] = "-u";
 	if (strcmp(svc->def.chroot, "y") == 0) {

@@ -11,7 +11,7 @@
 static void
 client(struct service_ctx *ctx, int fd)
 {
-	smtpd_session_run(ctx->conf, fd);
+	smtpd_session_run(ctx, fd);
 }
 
 int

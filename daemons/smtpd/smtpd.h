@@ -62,6 +62,16 @@ struct smtpd_session {
 	bool		 esmtp;
 	unsigned	 ext;			/* SMTPCMD_F_* advertised */
 
+	/* TLS (smtpd_tls.c). */
+	const char	*service;		/* services.conf name */
+	bool		 tls_offer;		/* STARTTLS may be advertised */
+	bool		 tls_required;		/* level encrypt */
+	bool		 tls;			/* the session is inside TLS */
+	bool		 dead;			/* client gone mid hand-off */
+	int		 tls_timeout_ms;
+	char		 tls_proto[32];		/* "TLSv1.3" */
+	char		 tls_cipher[128];
+
 	/* The transaction. */
 	bool		 in_mail;
 	struct addr	 sender;
@@ -100,9 +110,13 @@ int	smtpd_flush(struct smtpd_session *);
 void	smtpd_error_delay(struct smtpd_session *);
 
 /* smtpd_session.c */
-void	smtpd_session_run(const struct conf *, int fd);
+struct service_ctx;
+void	smtpd_session_run(const struct service_ctx *, int fd);
 void	smtpd_txn_reset(struct smtpd_session *);
 const char *smtpd_proto(const struct smtpd_session *);
+
+/* smtpd_need_tls -- encrypt level before TLS: answers 530, true. */
+bool	smtpd_need_tls(struct smtpd_session *);
 
 /* smtpd_check.c */
 /*
@@ -116,6 +130,18 @@ bool	smtpd_domain_is_local(const struct smtpd_session *, const char *dom);
 /* smtpd_data.c */
 void	smtpd_cmd_data(struct smtpd_session *);
 void	smtpd_cmd_bdat(struct smtpd_session *, const struct smtpcmd *);
+
+/* smtpd_tls.c */
+/*
+ * smtpd_tls_start -- hand the client to tlsproxy (docs/ipc.md).  For
+ * STARTTLS (wrapper false) it discards pipelined input and answers 220
+ * once tlsproxy is ready; for implicit TLS it says nothing.  Returns 0
+ * inside TLS with the session forgotten (RFC 3207 4.2); -1 when tlsproxy
+ * was not ready (nothing was sent: the caller answers 454 and goes on in
+ * plaintext); 1 when the session is over (handshake failed, client gone;
+ * s->quit and s->dead are set).
+ */
+int	smtpd_tls_start(struct smtpd_session *, bool wrapper);
 
 /* smtpd_cleanup.c */
 int	smtpd_cleanup_begin(struct smtpd_session *, int *code_r, char *enh,

@@ -80,7 +80,9 @@ put_envelope(struct smtpd_session *s, struct buf *out)
 	    attr_put_str(out, "ret", rets[s->ret]) == -1 ||
 	    attr_put_str(out, "envid", s->envid) == -1 ||
 	    attr_put_int(out, "size", (int64_t)s->declared_size) == -1 ||
-	    attr_put_int(out, "nrcpt", (int64_t)s->nrcpt) == -1)
+	    attr_put_int(out, "nrcpt", (int64_t)s->nrcpt) == -1 ||
+	    attr_put_str(out, "tls_proto", s->tls ? s->tls_proto : "") == -1 ||
+	    attr_put_str(out, "tls_cipher", s->tls ? s->tls_cipher : "") == -1)
 		return -1;
 	return 0;
 }

@@ -97,6 +97,8 @@ finish(struct smtpd_session *s, struct content *ct, const char *cmd)
 static int
 ready_for_content(struct smtpd_session *s, bool bdat)
 {
+	if (smtpd_need_tls(s))
+		return -1;
 	if (!s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return -1;

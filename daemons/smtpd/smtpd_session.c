@@ -23,7 +23,9 @@
 #include "conf.h"
 #include "log.h"
 #include "match.h"
+#include "service.h"
 #include "smtpd.h"
+#include "tls.h"
 #include "xmem.h"
 
 typedef void	(*smtpd_cmd_fn)(struct smtpd_session *, const struct smtpcmd *);
@@ -36,8 +38,11 @@ static const char *const count_names[CNT_MAX] = {
 const char *
 smtpd_proto(const struct smtpd_session *s)
 {
+	/* RFC 3848 and RFC 6531 names; "S" for TLS. */
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->tls)
+		return s->smtputf8 ? "UTF8SMTPS" : "ESMTPS";
 	return s->smtputf8 ? "UTF8SMTP" : "ESMTP";
 }
 
@@ -116,6 +121,8 @@ cmd_ehlo(struct smtpd_session *s, const struct smtpcmd *c)
 	smtpd_reply_more(s, 250, "", "ENHANCEDSTATUSCODES");
 	smtpd_reply_more(s, 250, "", "8BITMIME");
 	smtpd_reply_more(s, 250, "", "DSN");
+	if (s->tls_offer && !s->tls)
+		smtpd_reply_more(s, 250, "", "STARTTLS");
 	smtpd_reply_more(s, 250, "", "SMTPUTF8");
 	smtpd_reply(s, 250, "", "CHUNKING");
 }
@@ -133,6 +140,8 @@ cmd_mail(struct smtpd_session *s, const struct smtpcmd *c)
 		smtpd_reply(s, 503, "5.5.1", "Error: nested MAIL command");
 		return;
 	}
+	if (smtpd_need_tls(s))
+		return;
 	if (c->size_set && s->size_limit > 0 && c->size > s->size_limit) {
 		log_reject(s, "MAIL", 552, "5.3.4", "Message size exceeds "
 		    "fixed limit", NULL);
@@ -157,6 +166,8 @@ cmd_rcpt(struct smtpd_session *s, const struct smtpcmd *c)
 	const char *enh, *why;
 	int code;
 
+	if (smtpd_need_tls(s))
+		return;
 	if (!s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return;
@@ -282,11 +293,31 @@ cmd_expn(struct smtpd_session *s, const struct smtpcmd *c)
 	smtpd_reply(s, 502, "5.5.1", "Error: EXPN is not supported");
 }
 
+/* smtpd_tls_security_level = encrypt: nothing before STARTTLS. */
+bool
+smtpd_need_tls(struct smtpd_session *s)
+{
+	if (!s->tls_required || s->tls)
+		return false;
+	smtpd_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+	return true;
+}
+
 static void
 cmd_starttls(struct smtpd_session *s, const struct smtpcmd *c)
 {
-	/* Never 250: without TLS configured there is nothing to start. */
-	smtpd_reply(s, 502, "5.5.1", "Error: TLS is not configured");
+	/* Never 250.  smtpcmd answered an argument with 501 5.5.4. */
+	if (s->tls) {
+		smtpd_reply(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (!s->tls_offer) {
+		smtpd_reply(s, 502, "5.5.1", "Error: TLS is not configured");
+		return;
+	}
+	if (smtpd_tls_start(s, false) == -1)
+		smtpd_reply(s, 454, "4.7.0", "TLS not available due to "
+		    "temporary reason");
 }
 
 static void
@@ -379,8 +410,9 @@ peer_name(struct smtpd_session *s, socklen_t len)
 }
 
 static int
-session_init(struct smtpd_session *s, const struct conf *conf, int fd)
+session_init(struct smtpd_session *s, const struct service_ctx *ctx, int fd)
 {
+	const struct conf *conf = ctx->conf;
 	socklen_t len = sizeof(s->peer);
 	const char *const *nets;
 	const char *err;
@@ -398,6 +430,14 @@ session_init(struct smtpd_session *s, const struct conf *conf, int fd)
 	s->error_sleep = conf_time(conf, "smtpd_error_sleep_time");
 	s->reject_bare_newline = strcmp(conf_str(conf,
 	    "smtpd_forbid_bare_newline"), "reject") == 0;
+	s->service = ctx->service_name;
+	/* The master offers TLS only when it checked the keys (-S). */
+	s->tls_offer = ctx->tls_server_ok &&
+	    strcmp(tls_server_level(conf), "none") != 0;
+	s->tls_required = strcmp(tls_server_level(conf), "encrypt") == 0;
+	s->tls_timeout_ms = (int)(conf_time(conf, "smtpd_starttls_timeout") *
+	    1000);
+	s->ipc_timeout_ms = (int)(conf_time(conf, "ipc_timeout") * 1000);
 	buf_init(&s->out, SMTPD_OUT_MAX);
 	lineio_init(&s->in, fd, (size_t)conf_size(conf, "line_length_limit"),
 	    s->timeout_ms);
@@ -503,23 +543,40 @@ flush_hook(void *arg)
 }
 
 void
-smtpd_session_run(const struct conf *conf, int fd)
+smtpd_session_run(const struct service_ctx *ctx, int fd)
 {
+	const struct conf *conf = ctx->conf;
 	struct smtpd_session s;
 
-	if (session_init(&s, conf, fd) == -1) {
+	if (session_init(&s, ctx, fd) == -1) {
 		session_free(&s);
 		close(fd);
 		return;
 	}
 	log_info("connect from %s", s.ident);
+	if (conf_bool(conf, "smtpd_tls_wrappermode")) {
+		/* RFC 8314 implicit TLS: the hand-off comes first. */
+		if (!s.tls_offer) {
+			log_error("%s: implicit TLS service %s, but TLS is not "
+			    "usable (see the master's TLS error); connection "
+			    "from %s closed", s.service, s.service, s.ident);
+			goto out;
+		}
+		if (smtpd_tls_start(&s, true) != 0) {
+			log_info("lost connection from %s during TLS "
+			    "start-up", s.ident);
+			goto out;
+		}
+	}
 	smtpd_reply(&s, 220, "", "%s", conf_str(conf, "smtpd_banner"));
 	/* Replies go out whenever reading would wait (RFC 2920). */
 	lineio_set_wait_hook(&s.in, flush_hook, &s);
 	while (!s.quit && one_command(&s))
 		;
-	(void)smtpd_flush(&s);
+	if (!s.dead)
+		(void)smtpd_flush(&s);
+out:
 	log_disconnect(&s);
 	session_free(&s);
-	close(fd);
+	close(s.fd);
 }

@@ -75,6 +75,7 @@ class Tern:
         for prog, path in (("master", "daemons/master/master"),
                            ("smtpd", "daemons/smtpd/smtpd"),
                            ("cleanup", "daemons/cleanup/cleanup"),
+                           ("tlsproxy", "daemons/tlsproxy/tlsproxy"),
                            ("testsvc", "tests/integration/testsvc")):
             os.symlink(os.path.join(BUILD, path),
                        os.path.join(self.libexec, prog))

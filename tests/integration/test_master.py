@@ -55,6 +55,31 @@ class MasterTest(unittest.TestCase):
                                  and t.status()["echo"]["procs"] == 2),
                         t.status())
 
+    def test_service_overrides_and_no_tls_flag(self):
+        # "-o name=value" pairs lead the arguments: the skeleton applies
+        # them and leaves the rest; no TLS configured, so no -S.
+        t = self.instance(
+            "ov inet 127.0.0.1:%d y n 5 0 - testsvc -o max_idle=7s multi\n"
+            "plain inet 127.0.0.1:%d y n 5 0 - testsvc\n"
+            % (self.port, free_port()))
+        t.start()
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        c.close()
+        self.assertEqual(hello["max_idle"], "7")
+        self.assertEqual(hello["mode"], "multi")
+        self.assertEqual(hello["args"], "1")
+        self.assertEqual(hello["tls"], "0")
+
+    def test_bad_override_is_a_configuration_error(self):
+        t = self.instance("ov inet 127.0.0.1:%d y n 5 0 - testsvc "
+                          "-o max_idle=forever\n" % self.port)
+        r = t.ternctl("check")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("service ov: -o max_idle=forever: bad value", r.stderr)
+        r = t.ternctl("start")
+        self.assertNotEqual(r.returncode, 0)
+
     def test_lazy_service_has_no_process_before_first_client(self):
         t = self.instance(self.svc_line("lazy", "127.0.0.1:%d" % self.port,
                                         prefork=0))

@@ -10,7 +10,10 @@
  * that worked.
  *
  * To each client it writes one line:
- *   "pid=P uid=U euid=E gid=G egid=H groups=N service=S mode=M\n"
+ *   "pid=P uid=U euid=E gid=G egid=H groups=N service=S mode=M key=K
+ *    max_idle=SECONDS tls=0|1 args=N\n"
+ * (max_idle shows "-o max_idle=..." overrides at work, tls the master's
+ * -S, args how many arguments the skeleton left after the overrides).
  * then echoes lines until the client closes or sends "quit".  A client
  * that sends "W" is the master's wake-up; it is logged.
  */
@@ -27,6 +30,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "conf.h"
 #include "log.h"
 #include "service.h"
 
@@ -38,10 +42,13 @@ static int
 hello(struct service_ctx *ctx, char *buf, size_t sz)
 {
 	return snprintf(buf, sz, "pid=%ld uid=%ld euid=%ld gid=%ld egid=%ld "
-	    "groups=%d service=%s mode=%s key=%s\n", (long)getpid(),
+	    "groups=%d service=%s mode=%s key=%s max_idle=%lld tls=%d "
+	    "args=%d\n", (long)getpid(),
 	    (long)getuid(), (long)geteuid(), (long)getgid(), (long)getegid(),
 	    getgroups(0, NULL), ctx->service_name, multi_mode ? "multi" : "one",
-	    keyfile == NULL ? "none" : keyfd != -1 ? "open" : "denied");
+	    keyfile == NULL ? "none" : keyfd != -1 ? "open" : "denied",
+	    (long long)conf_time(ctx->conf, "max_idle"),
+	    ctx->tls_server_ok ? 1 : 0, ctx->argc);
 }
 
 static void

@@ -428,6 +428,33 @@ START_TEST(test_pending_discard)
 }
 END_TEST
 
+/* After the STARTTLS hand-off: the same reader, another descriptor. */
+START_TEST(test_set_fd)
+{
+	struct lineio l;
+	const char *line;
+	size_t len;
+	int other[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
+	lineio_init(&l, sv[0], 512, 1000);
+	puts_fd(sv[1], "STARTTLS\r\nRSET\r\n");
+	expect_line(&l, "STARTTLS", 8, true);
+	ck_assert_int_eq(close(sv[1]), 0);
+	sv[1] = -1;
+	ck_assert_uint_gt(lineio_pending(&l), 0);
+	expect_line(&l, "RSET", 4, true);
+	ck_assert_int_eq(lineio_read(&l, &line, &len, NULL), LINEIO_EOF);
+	puts_fd(other[1], "EHLO inside\r\n");
+	lineio_set_fd(&l, other[0]);
+	ck_assert_uint_eq(lineio_pending(&l), 0);
+	expect_line(&l, "EHLO inside", 11, true);
+	lineio_free(&l);
+	close(other[0]);
+	close(other[1]);
+}
+END_TEST
+
 /* ---- volume ----------------------------------------------------------- */
 
 #define STREAM_BYTES	(1024 * 1024)
@@ -665,6 +692,7 @@ lineio_suite(void)
 	tc = tcase_create("pending");
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_add_test(tc, test_pending_discard);
+	tcase_add_test(tc, test_set_fd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stream");

@@ -206,6 +206,74 @@ START_TEST(test_config_bad_mynetworks)
 }
 END_TEST
 
+/* "-o name=value" overrides in services.conf are checked like tern.conf. */
+START_TEST(test_config_overrides)
+{
+	struct master_config mc;
+
+	write_file("services.conf", "a inet 127.0.0.1:2525 y n - - - prog "
+	    "-o smtpd_tls_wrappermode=yes -o message_size_limit=1000 x\n");
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    0);
+	master_config_free(&mc);
+
+	write_file("services.conf", "a inet 127.0.0.1:2525 y n - - - prog "
+	    "-o no_such_parameter=1\n");
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    1);
+	ck_assert_ptr_nonnull(strstr(lastmsg,
+	    "service a: -o no_such_parameter: unknown parameter"));
+	master_config_free(&mc);
+
+	write_file("services.conf", "a inet 127.0.0.1:2525 y n - - - prog "
+	    "-o smtpd_tls_wrappermode=perhaps\n");
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    1);
+	ck_assert_ptr_nonnull(strstr(lastmsg, "bad value"));
+	master_config_free(&mc);
+
+	write_file("services.conf", "a inet 127.0.0.1:2525 y n - - - prog "
+	    "-o novalue\n");
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    1);
+	ck_assert_ptr_nonnull(strstr(lastmsg, "expected name=value"));
+	master_config_free(&mc);
+}
+END_TEST
+
+/* No certificate: no TLS, quietly; "encrypt" without one: an error. */
+START_TEST(test_config_tls)
+{
+	struct master_config mc;
+	char conf[1024];
+
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    0);
+	ck_assert(!mc.tls_ok);
+	ck_assert_str_eq(mc.tls_error, "");
+	master_config_free(&mc);
+
+	snprintf(conf, sizeof(conf), "queue_directory = %s/spool\n"
+	    "smtpd_tls_security_level = encrypt\n", tmpdir);
+	write_file("tern.conf", conf);
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    1);
+	ck_assert_msg(strstr(lastmsg, "encrypt, but no certificate "
+	    "configured") != NULL, "got: %s", lastmsg);
+	master_config_free(&mc);
+
+	/* A certificate that cannot be read: STARTTLS off, not an error. */
+	snprintf(conf, sizeof(conf), "queue_directory = %s/spool\n"
+	    "smtpd_tls_cert_file = %s/missing.pem\n", tmpdir, tmpdir);
+	write_file("tern.conf", conf);
+	ck_assert_int_eq(master_config_load(tmpdir, false, &mc, report, NULL),
+	    0);
+	ck_assert(!mc.tls_ok);
+	ck_assert_ptr_nonnull(strstr(mc.tls_error, "missing.pem"));
+	master_config_free(&mc);
+}
+END_TEST
+
 START_TEST(test_config_missing_files)
 {
 	struct master_config mc;
@@ -330,6 +398,8 @@ master_suite(void)
 	tcase_add_test(tc, test_config_prefork_over_limit);
 	tcase_add_test(tc, test_config_bad_mynetworks);
 	tcase_add_test(tc, test_config_missing_files);
+	tcase_add_test(tc, test_config_overrides);
+	tcase_add_test(tc, test_config_tls);
 	tcase_add_test(tc, test_dirs_make_and_check);
 	tcase_add_test(tc, test_listen_inet_and_unix);
 	tcase_add_test(tc, test_listen_errors);
