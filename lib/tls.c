@@ -447,24 +447,6 @@ tls_check_pair(const char *certfile, const char *keyfile,
 	return r;
 }
 
-bool
-tls_server_configured(const struct conf *conf)
-{
-	return conf_str(conf, "smtpd_tls_cert_file")[0] != '\0' ||
-	    conf_str(conf, "smtpd_tls_eccert_file")[0] != '\0';
-}
-
-const char *
-tls_server_level(const struct conf *conf)
-{
-	const char *level;
-
-	level = conf_str(conf, "smtpd_tls_security_level");
-	if (level[0] != '\0')
-		return level;
-	return tls_server_configured(conf) ? "may" : "none";
-}
-
 /* The two pairs: RSA and ECDSA, by their parameter names. */
 static const struct {
 	const char	*cert, *key;

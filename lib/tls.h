@@ -50,6 +50,9 @@ int	tls_check_pair(const char *certfile, const char *keyfile,
 	    const char *hostname, time_t now, char *err, size_t errsz);
 
 /*
+ * tls_server_configured and tls_server_level live in tls_level.c and need
+ * no GnuTLS at link time: smtpd uses them and links no TLS library.
+ *
  * tls_server_configured -- is any server certificate set in conf
  * (smtpd_tls_cert_file or smtpd_tls_eccert_file non-empty)?
  */

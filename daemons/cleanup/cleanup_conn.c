@@ -1,7 +1,9 @@
 /*
  * SPDX-License-Identifier: ISC
  *
- * cleanup_conn.c -- one smtpd connection: envelope, content, commit.
+ * cleanup_conn.c -- one smtpd connection: envelope, content, commit;
+ * and the service's start: incoming/ and its sweep of stale temporary
+ * files.
  *
  * Process:  cleanup (user mail_owner, event loop).
  * Input:    attr.h messages from smtpd, checked field by field.
@@ -9,6 +11,8 @@
  *           temporary file; write errors fail the message with a reply.
  */
 #include "config.h"
+
+#include <sys/file.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,10 @@
 #include "xmem.h"
 
 #define CLEANUP_RECEIVED_MAX	2048
+#define CLEANUP_ADDED_MAX	2048	/* a local submission's fields */
+#define CLEANUP_TLS_PROTO_MAX	64
+#define CLEANUP_TLS_CIPHER_MAX	128
+#define CLEANUP_FROM_MAX	(QFILE_ADDR_MAX + 300)
 
 enum cstate { C_BEGIN, C_RCPT, C_DATA, C_DONE };
 
@@ -42,6 +50,15 @@ struct conn {
 	struct qfile_writer w;
 	bool		 writing;
 	struct qfile_client client;
+	char		 tls_proto[CLEANUP_TLS_PROTO_MAX + 1];
+	char		 tls_cipher[CLEANUP_TLS_CIPHER_MAX + 1];
+	bool		 local;		/* origin=local: no client */
+	int64_t		 uid;		/* local: the submitting user */
+	char		 from[CLEANUP_FROM_MAX];	/* local: for From: */
+	int64_t		 arrival;
+	struct buf	 head;		/* local: the header section so far */
+	struct cleanup_hscan hscan;	/* local: the scan of head */
+	bool		 head_done;	/* local: written to the file */
 	int64_t		 nrcpt, got;
 	char		 first_rcpt[QFILE_ADDR_MAX + 1];
 	bool		 received_done;
@@ -115,6 +132,7 @@ conn_free(struct conn *c)
 {
 	if (c->writing)
 		qfile_writer_abort(&c->w);
+	buf_clear(&c->head);
 	bufferevent_free(c->bev);
 	service_client_done(c->ctx);
 	free(c);
@@ -130,6 +148,53 @@ printable(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
+}
+
+/* An attribute that may be missing: then "". */
+static int
+get_opt_str(const struct attr_msg *m, const char *name, char *buf, size_t sz)
+{
+	if (attr_find(m, name) == NULL) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return attr_get_str(m, name, buf, sz);
+}
+
+/* origin: "smtp" (or none) or "local"; a local one names its uid. */
+static int
+get_origin(struct conn *c, const struct attr_msg *m)
+{
+	char origin[16];
+
+	if (get_opt_str(m, "origin", origin, sizeof(origin)) == -1)
+		return -1;
+	if (origin[0] == '\0' || strcmp(origin, "smtp") == 0)
+		return 0;
+	if (strcmp(origin, "local") != 0)
+		return -1;
+	c->local = true;
+	/* (uid_t)-1 is no user: setresuid(2) takes it for "unchanged". */
+	if (attr_get_int(m, "uid", &c->uid) == -1 || c->uid < 0 ||
+	    c->uid >= UINT32_MAX)
+		return -1;
+	return 0;
+}
+
+/* The TLS session of an SMTP client: both named, or neither. */
+static int
+get_tls(struct conn *c, const struct attr_msg *m)
+{
+	if (get_opt_str(m, "tls_proto", c->tls_proto,
+	    sizeof(c->tls_proto)) == -1 ||
+	    get_opt_str(m, "tls_cipher", c->tls_cipher,
+	    sizeof(c->tls_cipher)) == -1)
+		return -1;
+	if (!printable(c->tls_proto) || !printable(c->tls_cipher))
+		return -1;
+	if ((c->tls_proto[0] == '\0') != (c->tls_cipher[0] == '\0'))
+		return -1;
+	return 0;
 }
 
 static int
@@ -185,14 +250,21 @@ do_begin(struct conn *c, const struct attr_msg *m)
 	const struct conf *conf = c->ctx->conf;
 	struct qfile_sender snd;
 	struct timespec now;
-	uint64_t limit;
+	uint64_t limit, room;
 	char proto[32];
 
 	if (attr_get_str(m, "proto", proto, sizeof(proto)) == -1 ||
-	    strcmp(proto, "cleanup/1") != 0 || get_client(m, &c->client) == -1 ||
+	    strcmp(proto, "cleanup/1") != 0 || get_origin(c, m) == -1 ||
 	    get_sender(m, &snd) == -1 ||
 	    attr_get_int(m, "nrcpt", &c->nrcpt) == -1 || c->nrcpt < 1 ||
 	    c->nrcpt > QFILE_RCPT_MAX)
+		return -1;
+	/* A local submission has no client, and no TLS. */
+	if (!c->local &&
+	    (get_client(m, &c->client) == -1 || get_tls(c, m) == -1))
+		return -1;
+	if (c->local && cleanup_from(c->from, sizeof(c->from), snd.addr,
+	    conf_str(conf, "myorigin")) == -1)
 		return -1;
 	if (qid_new(c->qid) == -1)
 		fatal("cannot make a queue ID");
@@ -202,14 +274,25 @@ do_begin(struct conn *c, const struct attr_msg *m)
 		return 0;
 	}
 	c->writing = true;
-	/* Room for our Received: beside the client's content; 0: no limit. */
+	/*
+	 * Locked until commit or abort: cleanup_sweep leaves a locked
+	 * temporary file alone.  Another cleanup's sweep may hold the lock
+	 * for an instant (it finds the file too young), so wait for it.
+	 */
+	if (flock(c->w.fd, LOCK_EX) == -1) {
+		fail_write(c, errno);
+		return 0;
+	}
+	/* Room for what we add beside the client's content; 0: no limit. */
 	limit = (uint64_t)conf_size(conf, "message_size_limit");
+	room = CLEANUP_RECEIVED_MAX + (c->local ? CLEANUP_ADDED_MAX : 0);
 	qfile_writer_limits(&c->w, QFILE_RCPT_MAX, limit == 0 ? UINT64_MAX :
-	    limit + CLEANUP_RECEIVED_MAX);
+	    limit + room);
 	clock_gettime(CLOCK_REALTIME, &now);
+	c->arrival = now.tv_sec;
 	if (qfile_put_arrival(&c->w, now.tv_sec,
 	    (uint32_t)(now.tv_nsec / 1000)) == -1 ||
-	    qfile_put_client(&c->w, &c->client) == -1 ||
+	    (!c->local && qfile_put_client(&c->w, &c->client) == -1) ||
 	    qfile_put_sender(&c->w, &snd) == -1)
 		fail_write(c, errno);
 	return 0;
@@ -249,27 +332,116 @@ do_rcpt(struct conn *c, const struct attr_msg *m)
 static void
 put_content(struct conn *c, const void *p, size_t n)
 {
-	if (c->fail_code == 0 && qfile_put_content(&c->w, p, n) == -1)
+	if (n > 0 && c->fail_code == 0 && qfile_put_content(&c->w, p, n) == -1)
 		fail_write(c, errno);
 }
 
 /* Our Received: goes first, before any of the client's content. */
 static int
-add_received(struct conn *c)
+add_received(struct conn *c, bool crlf)
 {
 	char rec[CLEANUP_RECEIVED_MAX];
+	struct cleanup_rcvd r;
 	size_t n;
 
 	if (c->received_done)
 		return 0;
 	c->received_done = true;
-	n = cleanup_received(rec, sizeof(rec), &c->client,
-	    conf_str(c->ctx->conf, "myhostname"), c->qid,
-	    c->nrcpt == 1 && c->first_rcpt[0] ? c->first_rcpt : NULL,
-	    time(NULL));
-	if (n == 0)
+	memset(&r, 0, sizeof(r));
+	r.client = c->local ? NULL : &c->client;
+	r.tls_proto = c->tls_proto;
+	r.tls_cipher = c->tls_cipher;
+	r.uid = c->uid;
+	r.myhostname = conf_str(c->ctx->conf, "myhostname");
+	r.qid = c->qid;
+	r.rcpt = c->nrcpt == 1 && c->first_rcpt[0] ? c->first_rcpt : NULL;
+	r.when = time(NULL);
+	r.crlf = crlf;
+	if ((n = cleanup_received(rec, sizeof(rec), &r)) == 0)
 		return -1;
 	put_content(c, rec, n);
+	return 0;
+}
+
+static void
+fail_with(struct conn *c, int code, const char *enh, const char *text)
+{
+	c->fail_code = code;
+	c->fail_enh = enh;
+	c->fail_text = text;
+	log_info("%s: reject: %s", c->qid, text);
+}
+
+/* The Message-ID:, Date: and From: a local submission lacks. */
+static int
+local_fields(struct conn *c, const struct cleanup_hscan *s, char *buf,
+    size_t sz, size_t *len_r)
+{
+	char msgid[QID_LEN + 300], date[64];
+	struct cleanup_fields f;
+
+	snprintf(msgid, sizeof(msgid), "%s@%s", c->qid,
+	    conf_str(c->ctx->conf, "myhostname"));
+	cleanup_date(date, sizeof(date), c->arrival);
+	f.msgid = msgid;
+	f.date = date;
+	f.from = c->from;
+	if ((*len_r = cleanup_hadd(buf, sz, s, &f)) == (size_t)-1)
+		return -1;
+	return 0;
+}
+
+/*
+ * A local submission: keep its header section until it ends (or the
+ * content does), then write our Received:, the section, the fields it
+ * lacks, and what came after it.  Bounded: a section that grows past
+ * header_size_limit fails the message, and MORE means that at most one
+ * line of CLEANUP_LINE_MAX bytes beyond it is held.
+ */
+static int
+local_head(struct conn *c, const uint8_t *p, size_t n, bool eof)
+{
+	const struct conf *conf = c->ctx->conf;
+	uint64_t limit = (uint64_t)conf_size(conf, "header_size_limit");
+	struct cleanup_hscan *s = &c->hscan;
+	char added[CLEANUP_ADDED_MAX];
+	const uint8_t *head;
+	const char *enh, *text;
+	size_t alen;
+	int code;
+
+	if (n > 0 && buf_add(&c->head, p, n) == -1) {
+		fail_with(c, 552, "5.3.4",
+		    "Error: message header section too large");
+		return 0;
+	}
+	head = c->head.len > 0 ? c->head.data : (const uint8_t *)"";
+	if (cleanup_hscan(head, c->head.len, eof, s) == CLEANUP_SCAN_MORE) {
+		if (s->end > limit)
+			fail_with(c, 552, "5.3.4",
+			    "Error: message header section too large");
+		return 0;
+	}
+	c->head_done = true;
+	/* Hops and size: in the section as the scan found it. */
+	if (cleanup_headers_feed(&c->hdr, head, s->end, limit,
+	    (unsigned)conf_int(conf, "hopcount_limit"), &code, &enh,
+	    &text) == -1) {
+		fail_with(c, code, enh, text);
+		return 0;
+	}
+	c->hdr.done = true;
+	if (local_fields(c, s, added, sizeof(added), &alen) == -1) {
+		log_warnx("%s: header fields do not fit", c->qid);
+		fail_with(c, 451, "4.3.0", "Error: cannot add header fields");
+		return 0;
+	}
+	if (add_received(c, s->crlf) == -1)
+		return -1;
+	put_content(c, head, s->end);
+	put_content(c, added, alen);
+	put_content(c, head + s->end, c->head.len - s->end);
+	buf_clear(&c->head);
 	return 0;
 }
 
@@ -286,16 +458,15 @@ do_data(struct conn *c, const struct attr_msg *m)
 	c->size += a->len;
 	if (c->fail_code != 0)
 		return 0;
-	if (add_received(c) == -1)
+	if (c->local && !c->head_done)
+		return local_head(c, a->val, a->len, false);
+	if (add_received(c, true) == -1)
 		return -1;
 	if (cleanup_headers_feed(&c->hdr, a->val, a->len,
 	    (uint64_t)conf_size(conf, "header_size_limit"),
 	    (unsigned)conf_int(conf, "hopcount_limit"), &code, &enh,
 	    &text) == -1) {
-		c->fail_code = code;
-		c->fail_enh = enh;
-		c->fail_text = text;
-		log_info("%s: reject: %s", c->qid, text);
+		fail_with(c, code, enh, text);
 		return 0;
 	}
 	put_content(c, a->val, a->len);
@@ -310,7 +481,10 @@ do_end(struct conn *c, const struct attr_msg *m)
 	if (attr_get_int(m, "size", &size) == -1 || size < 0 ||
 	    (uint64_t)size != c->size)
 		return -1;
-	if (c->fail_code == 0 && add_received(c) == -1)
+	if (c->fail_code == 0 && c->local && !c->head_done &&
+	    local_head(c, NULL, 0, true) == -1)
+		return -1;
+	if (c->fail_code == 0 && add_received(c, true) == -1)
 		return -1;
 	if (c->fail_code == 0 &&
 	    qfile_writer_commit(&c->w, incoming_fd, c->qid) == -1)
@@ -322,8 +496,13 @@ do_end(struct conn *c, const struct attr_msg *m)
 		return 0;
 	}
 	c->writing = false;
-	log_info("%s: queued, size=%llu, nrcpt=%lld", c->qid,
-	    (unsigned long long)c->size, (long long)c->nrcpt);
+	if (c->local)
+		log_info("%s: queued, size=%llu, nrcpt=%lld, uid=%lld", c->qid,
+		    (unsigned long long)c->size, (long long)c->nrcpt,
+		    (long long)c->uid);
+	else
+		log_info("%s: queued, size=%llu, nrcpt=%lld", c->qid,
+		    (unsigned long long)c->size, (long long)c->nrcpt);
 	reply_ok(c);
 	return 0;
 }
@@ -440,6 +619,10 @@ cleanup_client(struct service_ctx *ctx, int fd)
 	c = xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
 	cleanup_headers_init(&c->hdr);
+	cleanup_hscan_init(&c->hscan);
+	/* Past the limit by at most a line, plus one data request. */
+	buf_init(&c->head, (size_t)conf_size(ctx->conf, "header_size_limit") +
+	    CLEANUP_LINE_MAX + 2 + ATTR_MSG_MAX);
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
@@ -453,9 +636,18 @@ cleanup_client(struct service_ctx *ctx, int fd)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-void
-cleanup_open_incoming(struct service_ctx *ctx)
+static void
+sweep(evutil_socket_t fd, short what, void *arg)
 {
+	(void)cleanup_sweep(incoming_fd, "incoming", time(NULL),
+	    CLEANUP_SWEEP_AGE);
+}
+
+void
+cleanup_start(struct service_ctx *ctx)
+{
+	static struct event *ev;
+	struct timeval tv = { .tv_sec = CLEANUP_SWEEP_EVERY };
 	char path[1100];
 
 	snprintf(path, sizeof(path), "%s/incoming",
@@ -463,4 +655,9 @@ cleanup_open_incoming(struct service_ctx *ctx)
 	if ((incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1)
 		fatal("%s", path);
+	/* What a crashed cleanup left behind: now, then every hour. */
+	sweep(-1, 0, NULL);
+	if ((ev = event_new(ctx->base, -1, EV_PERSIST, sweep, NULL)) == NULL ||
+	    event_add(ev, &tv) == -1)
+		fatalx("cannot create the sweep timer");
 }

@@ -15,7 +15,7 @@ main(int argc, char *argv[])
 		.name = "cleanup",
 		.mode = SERVICE_MULTI,
 		.max_clients = 16,
-		.post_jail = cleanup_open_incoming,
+		.post_jail = cleanup_start,
 		.client = cleanup_client,
 	};
 
