@@ -108,6 +108,8 @@ void	smtpd_reply_more(struct smtpd_session *, int code, const char *enh,
 	    const char *text);
 int	smtpd_flush(struct smtpd_session *);
 void	smtpd_error_delay(struct smtpd_session *);
+/* smtpd_dial -- connect to queue_directory/private/<service>; fd or -1. */
+int	smtpd_dial(const struct smtpd_session *, const char *service);
 
 /* smtpd_session.c */
 struct service_ctx;

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "attr.h"
 #include "conf.h"
@@ -25,29 +24,6 @@
 
 static const char *const bodies[] = { "", "7BIT", "8BITMIME", "BINARYMIME" };
 static const char *const rets[] = { "", "FULL", "HDRS" };
-
-static int
-dial(struct smtpd_session *s)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
-	    "%s/private/cleanup", conf_str(s->conf, "queue_directory")) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static int
 send_msg(struct smtpd_session *s, struct buf *out, const char **err_r)
@@ -155,7 +131,7 @@ smtpd_cleanup_begin(struct smtpd_session *s, int *code_r, char *enh,
 	strlcpy(enh, "4.3.0", enhsz);
 	strlcpy(text, "Error: queue file write error", textsz);
 	s->ipc_timeout_ms = (int)(conf_time(s->conf, "ipc_timeout") * 1000);
-	if ((s->cleanup = dial(s)) == -1) {
+	if ((s->cleanup = smtpd_dial(s, "cleanup")) == -1) {
 		log_warnx("cannot hand a message from %s to cleanup: %s",
 		    s->ident, strerror(errno));
 		return -1;

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
+#include "conf.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -110,4 +112,27 @@ fail:
 	buf_reset(&s->out);
 	s->quit = true;
 	return -1;
+}
+
+int
+smtpd_dial(const struct smtpd_session *s, const char *service)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/private/%s", conf_str(s->conf, "queue_directory"), service) >=
+	    sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

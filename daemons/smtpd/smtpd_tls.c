@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "attr.h"
 #include "conf.h"
@@ -29,29 +28,6 @@
 #include "smtpd.h"
 
 #define DRAIN_MAX	(1024 * 1024)	/* pipelined bytes we read to drop */
-
-static int
-dial_tlsproxy(const struct smtpd_session *s)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
-	    "%s/private/tlsproxy", conf_str(s->conf, "queue_directory")) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Step 1 of docs/ipc.md: the request, with the two descriptors. */
 static int
@@ -183,7 +159,7 @@ smtpd_tls_start(struct smtpd_session *s, bool wrapper)
 		log_warn("%s: TLS: socketpair", s->ident);
 		return -1;
 	}
-	if ((ctl = dial_tlsproxy(s)) == -1) {
+	if ((ctl = smtpd_dial(s, "tlsproxy")) == -1) {
 		log_warn("%s: TLS: cannot reach tlsproxy", s->ident);
 		goto fail;
 	}
