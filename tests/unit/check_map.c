@@ -213,6 +213,14 @@ build(const char *name, enum map_format fmt, size_t *n_r)
 	return map_build(path(name), fmt, collect, &ndiags, n_r);
 }
 
+/* Write a table source and build it, which must work. */
+static void
+build_table(const char *name, const char *text)
+{
+	write_file(name, text, 0644);
+	ck_assert_int_eq(build(name, MAP_TABLE, NULL), 0);
+}
+
 /*
  * Table format.
  */
@@ -314,30 +322,23 @@ START_TEST(test_bad)
 }
 END_TEST
 
-/* A NUL in a continuation line drops the entry it continues. */
-START_TEST(test_nul)
+/*
+ * A bad line drops the entry it belongs to, with its continuation lines,
+ * and nothing more: a NUL in a continuation line, a control character
+ * in a first line.
+ */
+START_TEST(test_bad_line_drops_its_entry)
 {
-	const char text[] = "x y\nz\n  c\0d\nw v\n";
+	const char text[] = "x y\nz\n  c\0d\nw v\na\x02 b\n  more\nc d\n";
 
 	ck_assert_int_eq(map_parse(&src, MAP_TABLE, "src", text,
-	    sizeof(text) - 1, collect, &ndiags), 1);
+	    sizeof(text) - 1, collect, &ndiags), 2);
 	expect_diag("control character 0x00", 3);
-	ck_assert_uint_eq(src.n, 2);
+	expect_diag("control character 0x02", 5);
+	ck_assert_uint_eq(src.n, 3);
 	expect_entry("x", "y", 1);
 	expect_entry("w", "v", 4);
-}
-END_TEST
-
-/* A bad line takes its continuation lines with it, nothing more. */
-START_TEST(test_bad_entry_with_continuation)
-{
-	const char text[] = "a\x02 b\n  more\nc d\n";
-
-	ck_assert_int_eq(map_parse(&src, MAP_TABLE, "src", text,
-	    sizeof(text) - 1, collect, &ndiags), 1);
-	expect_diag("control character 0x02", 1);
-	ck_assert_uint_eq(src.n, 1);
-	expect_entry("c", "d", 3);
+	expect_entry("c", "d", 7);
 }
 END_TEST
 
@@ -698,8 +699,7 @@ START_TEST(test_build_error_writes_nothing)
 {
 	struct map *m;
 
-	write_file("t", "a old\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a old\n");
 	write_file("t", "a new\nb\nc x\nc y\n", 0644);
 	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 2);
 	ck_assert_str_eq(diags[0].file, path("t"));
@@ -735,8 +735,7 @@ START_TEST(test_build_stale_tmp)
 	struct map *m;
 
 	write_file("t.lmdb.tmp", "garbage\n", 0644);
-	write_file("t", "a b\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a b\n");
 	ck_assert(!exists("t.lmdb.tmp"));
 	m = open_lmdb("t");
 	expect_lookup(m, "a", "b");
@@ -829,12 +828,10 @@ START_TEST(test_rebuild_seen)
 {
 	struct map *m;
 
-	write_file("t", "a one\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a one\n");
 	m = open_lmdb("t");
 	expect_lookup(m, "a", "one");
-	write_file("t", "a two\nb new\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a two\nb new\n");
 	expect_lookup(m, "a", "two");
 	expect_lookup(m, "b", "new");
 	map_close(&m);
@@ -850,11 +847,9 @@ START_TEST(test_rebuild_old_kept)
 {
 	struct map *m;
 
-	write_file("t", "a one\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a one\n");
 	m = open_lmdb("t");
-	write_file("t", "a two\n", 0644);
-	ck_assert_int_eq(build("t", MAP_TABLE, NULL), 0);
+	build_table("t", "a two\n");
 	ck_assert_int_eq(rename(path("t.lmdb"), path("t.new")), 0);
 	expect_lookup(m, "a", "one");
 	write_file("t.lmdb", "garbage", 0644);
@@ -954,8 +949,7 @@ map_suite(void)
 	tcase_add_test(tc, test_table_quoted);
 	tcase_add_test(tc, test_empty_source);
 	tcase_add_loop_test(tc, test_bad, 0, NITEMS(bad));
-	tcase_add_test(tc, test_nul);
-	tcase_add_test(tc, test_bad_entry_with_continuation);
+	tcase_add_test(tc, test_bad_line_drops_its_entry);
 	tcase_add_test(tc, test_every_error_reported);
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_aliases_basic);
