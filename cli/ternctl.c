@@ -48,7 +48,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: ternctl [-c config_dir] start | stop | reload | status | "
 	    "check\n"
-	    "       ternctl [-c config_dir] config [-d | -n | -m] [name ...]\n");
+	    "       ternctl [-c config_dir] config [-d | -n | -m] [name ...]\n"
+	    "       ternctl map build [-a] file ...\n"
+	    "       ternctl map query map key\n");
 	exit(2);
 }
 
@@ -307,6 +309,8 @@ main(int argc, char *argv[])
 	cmd = argv[0];
 	if (strcmp(cmd, "config") == 0)
 		return ternctl_config(dir, argc, argv);
+	if (strcmp(cmd, "map") == 0)
+		return ternctl_map(argc, argv);
 	if (argc != 1)
 		usage();
 	if (strcmp(cmd, "start") == 0)

@@ -19,6 +19,9 @@ int	ternctl_check(const char *dir);
 /* ternctl_config.c: "ternctl config [-d|-n|-m] [name ...]". */
 int	ternctl_config(const char *dir, int argc, char *argv[]);
 
+/* ternctl_map.c: "ternctl map build|query ..."; returns the exit status. */
+int	ternctl_map(int argc, char *argv[]);
+
 /* Print a problem the way every ternctl command does. */
 void	ternctl_report(void *arg, bool error, const char *msg);
 
