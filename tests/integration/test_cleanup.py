@@ -14,9 +14,8 @@ import struct
 import time
 import unittest
 
-from tern_fixture import test_user, wait_for
-from test_smtpd import (HELO, LOCAL_RCPT, MESSAGE, MYHOSTNAME, QID_RE,
-                        SmtpdTestBase)
+from tern_fixture import HELO, QID_RE, test_user, wait_for
+from test_smtpd import LOCAL_RCPT, MESSAGE, MYHOSTNAME, SmtpdTestBase
 
 MYORIGIN = "origin.example.test"
 CHUNK = 64 * 1024               # the most smtpd puts in one data request
