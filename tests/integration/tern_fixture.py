@@ -304,15 +304,34 @@ class Tern:
     def log_count(self, pattern):
         return len(re.findall(pattern, self.log()))
 
-    def cleanup(self):
-        if self.master_pid() and self.ternctl("status").returncode == 0:
-            self.stop()
+    def kill_processes(self):
+        """SIGKILL every process still running from this instance."""
         for pid in self.our_processes():
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+    def cleanup(self):
+        """Stop the instance, end what is left of it and remove its
+        directory; return the maillog as it was once stopped."""
+        if self.master_pid() and self.ternctl("status").returncode == 0:
+            self.stop()
+        log = self.log()
+        self.kill_processes()
         shutil.rmtree(self.dir, ignore_errors=True)
+        return log
+
+    def remove(self):
+        """cleanup(), even when ternctl itself fails (say, mid-rebuild):
+        then end this instance's own processes, found by its directory,
+        remove it, and let the error go on."""
+        try:
+            return self.cleanup()
+        except Exception:
+            self.kill_processes()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
 
 def smtp_services(port, prefork=1, maxproc=100):

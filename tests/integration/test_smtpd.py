@@ -8,7 +8,6 @@ import email.utils
 import os
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
@@ -43,24 +42,9 @@ class SmtpdTestBase(unittest.TestCase):
         """A Tern that is stopped and removed whatever happens, even when
         setUp fails half-way (cleanups run then; tearDown does not)."""
         self.t = t = Tern(services, conf)
-        self.addCleanup(self.remove_instance, t)
+        self.addCleanup(t.remove)
         t.start()
         return t
-
-    @staticmethod
-    def remove_instance(t):
-        try:
-            t.cleanup()
-        except Exception:
-            # ternctl itself failed (say, mid-rebuild): end this instance's
-            # own processes, found by its directory, and remove it.
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            shutil.rmtree(t.dir, ignore_errors=True)
-            raise
 
     def start(self, extra_conf="", prefork=1, maxproc=100):
         return self.instance(

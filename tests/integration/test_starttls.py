@@ -168,20 +168,7 @@ class TlsTestBase(unittest.TestCase):
         """Stop and remove the instance; then fail if any process of it
         died of a signal the test did not send (a crash, a sanitizer's
         abort)."""
-        log = ""
-        try:
-            if t.master_pid() and t.ternctl("status").returncode == 0:
-                t.stop()
-            log = t.log()
-            t.cleanup()
-        except Exception:
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            shutil.rmtree(t.dir, ignore_errors=True)
-            raise
+        log = t.remove()
         crashes = [l for l in log.splitlines()
                    if re.search(r"killed by signal (\d+)", l) and
                    int(re.search(r"killed by signal (\d+)", l).group(1))

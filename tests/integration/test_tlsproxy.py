@@ -229,11 +229,7 @@ class TlsproxyTestBase(unittest.TestCase):
         try:
             t.cleanup()
         except Exception:
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
+            t.kill_processes()
 
     def session(self):
         s = Session(self.t)
