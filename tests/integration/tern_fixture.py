@@ -5,6 +5,9 @@ Run as root (as CI is), the instance uses the real unprivileged accounts
 that ./quickstart test creates (terntest, group terntestdrop), so the
 privilege drop is exercised for real; as another user, it runs with no
 privilege changes.
+
+Also the tests' shared SMTP client (RawClient, with its Reply), which
+controls every byte it sends, and the constants that go with it.
 """
 import os
 import pwd
@@ -22,6 +25,10 @@ BUILD = os.path.abspath(BUILD)
 TEST_USER = "terntest"
 TEST_GROUP = "terntestdrop"
 IS_ROOT = os.geteuid() == 0
+HELO = "client.example.test"        # what the test clients say in EHLO
+QID_RE = r"[0-9A-HJKMNP-TV-Z]{24}"
+QUEUED_RE = re.compile(r"^2\.0\.0 Ok: queued as (%s)$" % QID_RE)
+ENH_RE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}( |$)")
 
 
 def free_port():
@@ -58,6 +65,108 @@ def readline(sock, limit=4096):
 
 def hello_fields(line):
     return dict(kv.split("=", 1) for kv in line.split())
+
+
+# ---- SMTP clients that control every byte ---------------------------------
+class Reply:
+    """One SMTP reply: code, the text of each line, the raw bytes."""
+
+    def __init__(self, code, lines, raw):
+        self.code = code
+        self.lines = lines
+        self.raw = raw
+
+    @property
+    def text(self):
+        return self.lines[-1]
+
+    @property
+    def enh(self):
+        """The enhanced status code of the last line, or None."""
+        m = ENH_RE.match(self.text)
+        return m.group(0).strip() if m else None
+
+    def __repr__(self):
+        return "Reply(%r)" % self.raw
+
+
+class RawClient:
+    """SMTP over a plain socket, so a test controls every byte it sends."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _line(self, limit=8192):
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise AssertionError("reply line too long: %r" % self.buf)
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise EOFError("connection closed; unread %r" % self.buf)
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def reply(self):
+        """Read one (possibly multi-line) reply."""
+        raw = b""
+        lines = []
+        for _ in range(100):
+            line = self._line()
+            raw += line
+            if not line.endswith(b"\r\n") or len(line) < 5 or \
+                    not line[:3].isdigit() or line[3:4] not in b" -":
+                raise AssertionError("malformed reply line %r" % line)
+            lines.append(line[4:-2].decode("utf-8", "replace"))
+            if line[3:4] == b" ":
+                return Reply(int(line[:3]), lines, raw)
+        raise AssertionError("endless multi-line reply: %r" % raw)
+
+    def cmd(self, line):
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def replies_until_eof(self, limit=50):
+        """Every reply until the server closes (bounded)."""
+        out = []
+        for _ in range(limit):
+            try:
+                out.append(self.reply())
+            except (EOFError, ConnectionResetError):
+                return out
+        raise AssertionError("too many replies: %r" % out)
+
+    def at_eof(self):
+        """True when the server has closed (after any unread bytes)."""
+        try:
+            return self.sock.recv(1) == b"" and self.buf == b""
+        except ConnectionResetError:
+            return True
+
+    def greet(self, ehlo=HELO):
+        """The 220 greeting, then EHLO unless ehlo is None; the last
+        reply."""
+        r = self.reply()
+        if r.code != 220:
+            raise AssertionError("greeting: %r" % r)
+        if ehlo is not None:
+            r = self.cmd("EHLO " + ehlo)
+            if r.code != 250:
+                raise AssertionError("EHLO: %r" % r)
+        return r
 
 
 class Tern:
@@ -195,15 +304,34 @@ class Tern:
     def log_count(self, pattern):
         return len(re.findall(pattern, self.log()))
 
-    def cleanup(self):
-        if self.master_pid() and self.ternctl("status").returncode == 0:
-            self.stop()
+    def kill_processes(self):
+        """SIGKILL every process still running from this instance."""
         for pid in self.our_processes():
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+    def cleanup(self):
+        """Stop the instance, end what is left of it and remove its
+        directory; return the maillog as it was once stopped."""
+        if self.master_pid() and self.ternctl("status").returncode == 0:
+            self.stop()
+        log = self.log()
+        self.kill_processes()
         shutil.rmtree(self.dir, ignore_errors=True)
+        return log
+
+    def remove(self):
+        """cleanup(), even when ternctl itself fails (say, mid-rebuild):
+        then end this instance's own processes, found by its directory,
+        remove it, and let the error go on."""
+        try:
+            return self.cleanup()
+        except Exception:
+            self.kill_processes()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
 
 def smtp_services(port, prefork=1, maxproc=100):

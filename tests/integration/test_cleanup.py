@@ -10,55 +10,15 @@ import fcntl
 import os
 import re
 import socket
-import struct
 import time
 import unittest
 
-from tern_fixture import test_user, wait_for
-from test_smtpd import (HELO, LOCAL_RCPT, MESSAGE, MYHOSTNAME, QID_RE,
-                        SmtpdTestBase)
+import attr_wire
+from tern_fixture import HELO, QID_RE, test_user, wait_for
+from test_smtpd import LOCAL_RCPT, MESSAGE, MYHOSTNAME, SmtpdTestBase
 
 MYORIGIN = "origin.example.test"
 CHUNK = 64 * 1024               # the most smtpd puts in one data request
-
-# lib/attr.h: value types.
-T_STR, T_INT, T_DATA = 1, 2, 3
-
-
-def attr_encode(pairs):
-    """One attribute message: u32 body length, then each attribute as u8
-    type, u8 name length, name, u32 value length, value."""
-    body = b""
-    for name, v in pairs:
-        if isinstance(v, int):
-            t, val = T_INT, struct.pack(">q", v)
-        elif isinstance(v, str):
-            t, val = T_STR, v.encode()
-        else:
-            t, val = T_DATA, bytes(v)
-        n = name.encode()
-        body += struct.pack(">BB", t, len(n)) + n
-        body += struct.pack(">I", len(val)) + val
-    return struct.pack(">I", len(body)) + body
-
-
-def attr_decode(body):
-    out = {}
-    i = 0
-    while i < len(body):
-        t, nlen = body[i], body[i + 1]
-        name = body[i + 2:i + 2 + nlen].decode()
-        i += 2 + nlen
-        (vlen,) = struct.unpack(">I", body[i:i + 4])
-        val = body[i + 4:i + 4 + vlen]
-        i += 4 + vlen
-        if t == T_INT:
-            out[name] = struct.unpack(">q", val)[0]
-        elif t == T_STR:
-            out[name] = val.decode()
-        else:
-            out[name] = val
-    return out
 
 
 class CleanupConn:
@@ -73,20 +33,10 @@ class CleanupConn:
         self.sock.close()
 
     def send(self, pairs):
-        self.sock.sendall(attr_encode(pairs))
-
-    def _exact(self, n):
-        data = b""
-        while len(data) < n:
-            c = self.sock.recv(n - len(data))
-            if not c:
-                raise EOFError("cleanup closed the connection")
-            data += c
-        return data
+        self.sock.sendall(attr_wire.encode(pairs))
 
     def reply(self):
-        (n,) = struct.unpack(">I", self._exact(4))
-        return attr_decode(self._exact(n))
+        return attr_wire.read(self.sock)
 
     def closed(self):
         """True when cleanup has hung up without another word."""

@@ -33,7 +33,7 @@ class DiskFullTest(SmtpdTestBase):
                         t.spool], check=True)
         # Cleanups run last first: stop the instance, then unmount.
         self.addCleanup(subprocess.run, ["umount", "-l", t.spool])
-        self.addCleanup(self.remove_instance, t)
+        self.addCleanup(t.remove)
         self.t = t
         t.start()
         return t

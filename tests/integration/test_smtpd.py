@@ -8,7 +8,6 @@ import email.utils
 import os
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
@@ -17,115 +16,13 @@ import time
 import unittest
 
 import qfile_reader
-from tern_fixture import (IS_ROOT, Tern, free_port, queue_files,
-                          smtp_services, test_user, wait_for)
+from tern_fixture import (HELO, IS_ROOT, QID_RE, QUEUED_RE, RawClient, Tern,
+                          free_port, queue_files, smtp_services, test_user,
+                          wait_for)
 
 MYHOSTNAME = "mx.example.test"
-HELO = "client.example.test"
-QID_RE = r"[0-9A-HJKMNP-TV-Z]{24}"
-QUEUED_RE = re.compile(r"^2\.0\.0 Ok: queued as (%s)$" % QID_RE)
-ENH_RE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}( |$)")
 LOCAL_RCPT = "terntest@localhost"   # the fixture's account: a real user
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
-
-
-class Reply:
-    """One SMTP reply: code, the text of each line, the raw bytes."""
-
-    def __init__(self, code, lines, raw):
-        self.code = code
-        self.lines = lines
-        self.raw = raw
-
-    @property
-    def text(self):
-        return self.lines[-1]
-
-    @property
-    def enh(self):
-        """The enhanced status code of the last line, or None."""
-        m = ENH_RE.match(self.text)
-        return m.group(0).strip() if m else None
-
-    def __repr__(self):
-        return "Reply(%r)" % self.raw
-
-
-class RawClient:
-    """SMTP over a plain socket, so a test controls every byte it sends."""
-
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.buf = b""
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _line(self, limit=8192):
-        while b"\n" not in self.buf:
-            if len(self.buf) > limit:
-                raise AssertionError("reply line too long: %r" % self.buf)
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise EOFError("connection closed; unread %r" % self.buf)
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
-
-    def reply(self):
-        """Read one (possibly multi-line) reply."""
-        raw = b""
-        lines = []
-        for _ in range(100):
-            line = self._line()
-            raw += line
-            if not line.endswith(b"\r\n") or len(line) < 5 or \
-                    not line[:3].isdigit() or line[3:4] not in b" -":
-                raise AssertionError("malformed reply line %r" % line)
-            lines.append(line[4:-2].decode("utf-8", "replace"))
-            if line[3:4] == b" ":
-                return Reply(int(line[:3]), lines, raw)
-        raise AssertionError("endless multi-line reply: %r" % raw)
-
-    def cmd(self, line):
-        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
-        return self.reply()
-
-    def replies_until_eof(self, limit=50):
-        """Every reply until the server closes (bounded)."""
-        out = []
-        for _ in range(limit):
-            try:
-                out.append(self.reply())
-            except (EOFError, ConnectionResetError):
-                return out
-        raise AssertionError("too many replies: %r" % out)
-
-    def at_eof(self):
-        """True when the server has closed (after any unread bytes)."""
-        try:
-            return self.sock.recv(1) == b"" and self.buf == b""
-        except ConnectionResetError:
-            return True
-
-    def greet(self, ehlo=HELO):
-        r = self.reply()
-        if r.code != 220:
-            raise AssertionError("greeting: %r" % r)
-        if ehlo is not None:
-            r = self.cmd("EHLO " + ehlo)
-            if r.code != 250:
-                raise AssertionError("EHLO: %r" % r)
-        return r
 
 
 class SmtpdTestBase(unittest.TestCase):
@@ -145,24 +42,9 @@ class SmtpdTestBase(unittest.TestCase):
         """A Tern that is stopped and removed whatever happens, even when
         setUp fails half-way (cleanups run then; tearDown does not)."""
         self.t = t = Tern(services, conf)
-        self.addCleanup(self.remove_instance, t)
+        self.addCleanup(t.remove)
         t.start()
         return t
-
-    @staticmethod
-    def remove_instance(t):
-        try:
-            t.cleanup()
-        except Exception:
-            # ternctl itself failed (say, mid-rebuild): end this instance's
-            # own processes, found by its directory, and remove it.
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            shutil.rmtree(t.dir, ignore_errors=True)
-            raise
 
     def start(self, extra_conf="", prefork=1, maxproc=100):
         return self.instance(

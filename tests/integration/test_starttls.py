@@ -22,15 +22,12 @@ import unittest
 
 import qfile_reader
 import tls_certs
-from tern_fixture import (IS_ROOT, TEST_USER, Tern, free_port, proc_ids,
-                          queue_files, test_user, wait_for)
+from tern_fixture import (HELO, IS_ROOT, QUEUED_RE, TEST_USER, RawClient,
+                          Tern, free_port, proc_ids, queue_files, test_user,
+                          wait_for)
 
 MYHOSTNAME = tls_certs.HOSTNAME          # what the test certificates cover
-HELO = "client.example.test"
 LOCAL_RCPT = "terntest@localhost"
-QID_RE = r"[0-9A-HJKMNP-TV-Z]{24}"
-QUEUED_RE = re.compile(r"^2\.0\.0 Ok: queued as (%s)$" % QID_RE)
-ENH_RE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}( |$)")
 GNUTLS_CLI = shutil.which("gnutls-cli") or "/usr/bin/gnutls-cli"
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 ESTABLISHED_RE = (r"TLS connection established from [^\s\[]*\[127\.0\.0\.1\]"
@@ -60,84 +57,9 @@ def tearDownModule():
         CERTS.cleanup()
 
 
-class Reply:
-    def __init__(self, code, lines, raw):
-        self.code = code
-        self.lines = lines
-        self.raw = raw
-
-    @property
-    def text(self):
-        return self.lines[-1]
-
-    @property
-    def enh(self):
-        m = ENH_RE.match(self.text)
-        return m.group(0).strip() if m else None
-
-    def __repr__(self):
-        return "Reply(%r)" % self.raw
-
-
-class Client:
+class Client(RawClient):
     """SMTP over a socket that can be switched to TLS, so that a test
     controls every byte it sends, before and after the hand-off."""
-
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.buf = b""
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _line(self, limit=8192):
-        while b"\n" not in self.buf:
-            if len(self.buf) > limit:
-                raise AssertionError("reply line too long: %r" % self.buf)
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise EOFError("connection closed; unread %r" % self.buf)
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
-
-    def reply(self):
-        raw = b""
-        lines = []
-        for _ in range(100):
-            line = self._line()
-            raw += line
-            if not line.endswith(b"\r\n") or len(line) < 5 or \
-                    not line[:3].isdigit() or line[3:4] not in b" -":
-                raise AssertionError("malformed reply line %r" % line)
-            lines.append(line[4:-2].decode("utf-8", "replace"))
-            if line[3:4] == b" ":
-                return Reply(int(line[:3]), lines, raw)
-        raise AssertionError("endless multi-line reply: %r" % raw)
-
-    def cmd(self, line):
-        self.send(line + "\r\n")
-        return self.reply()
-
-    def greet(self, ehlo=HELO):
-        r = self.reply()
-        if r.code != 220:
-            raise AssertionError("greeting: %r" % r)
-        if ehlo is None:
-            return r
-        r = self.cmd("EHLO " + ehlo)
-        if r.code != 250:
-            raise AssertionError("EHLO: %r" % r)
-        return r
 
     def tls(self, ctx, hostname=MYHOSTNAME, session=None):
         """Run the client side of the handshake on the socket."""
@@ -246,20 +168,7 @@ class TlsTestBase(unittest.TestCase):
         """Stop and remove the instance; then fail if any process of it
         died of a signal the test did not send (a crash, a sanitizer's
         abort)."""
-        log = ""
-        try:
-            if t.master_pid() and t.ternctl("status").returncode == 0:
-                t.stop()
-            log = t.log()
-            t.cleanup()
-        except Exception:
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            shutil.rmtree(t.dir, ignore_errors=True)
-            raise
+        log = t.remove()
         crashes = [l for l in log.splitlines()
                    if re.search(r"killed by signal (\d+)", l) and
                    int(re.search(r"killed by signal (\d+)", l).group(1))

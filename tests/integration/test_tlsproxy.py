@@ -16,76 +16,29 @@ import os
 import select
 import socket
 import ssl
-import struct
 import subprocess
 import threading
 import time
 import unittest
 
+import attr_wire
 import tls_certs
+from attr_wire import recv_exact
 from tern_fixture import IS_ROOT, TEST_USER, Tern, test_user, wait_for
 
 SERVICES = "tlsproxy unix private/tlsproxy y n 10 0 - tlsproxy\n"
 HOST = tls_certs.HOSTNAME
 CLIENT_NAME = "client.example.test"
 
-T_STR, T_INT, T_DATA = 1, 2, 3
 
-
-# ---- attribute messages (lib/attr.h) ---------------------------------------
-def attr_msg(*pairs):
-    """One message: u32 body length, then (type, name, value) per pair."""
-    body = b""
-    for name, val in pairs:
-        n = name.encode()
-        if isinstance(val, bool) or isinstance(val, int):
-            v, t = struct.pack(">q", int(val)), T_INT
-        elif isinstance(val, bytes):
-            v, t = val, T_DATA
-        else:
-            v, t = val.encode(), T_STR
-        body += bytes([t, len(n)]) + n + struct.pack(">I", len(v)) + v
-    return struct.pack(">I", len(body)) + body
-
-
-def recv_exact(sock, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = sock.recv(min(n - len(data), 1 << 20))
-        if not chunk:
-            raise EOFError("closed after %d of %d bytes" % (len(data), n))
-        data += chunk
-    return bytes(data)
-
-
-def read_attrs(sock):
-    """One message as {name: value}; EOFError when the peer closed."""
-    (n,) = struct.unpack(">I", recv_exact(sock, 4))
-    body = recv_exact(sock, n)
-    out, i = {}, 0
-    while i < n:
-        t, ln = body[i], body[i + 1]
-        name = body[i + 2:i + 2 + ln].decode()
-        i += 2 + ln
-        (vl,) = struct.unpack(">I", body[i:i + 4])
-        v = body[i + 4:i + 4 + vl]
-        i += 4 + vl
-        if t == T_INT:
-            out[name] = struct.unpack(">q", v)[0]
-        elif t == T_STR:
-            out[name] = v.decode()
-        else:
-            out[name] = v
-    return out
-
-
+# ---- smtpd's requests -------------------------------------------------------
 def server_request(port="25000", **over):
     attrs = [("request", "server"), ("proto", "tlsproxy/1"),
              ("client_name", CLIENT_NAME), ("client_addr", "127.0.0.1"),
              ("client_port", port), ("service", "smtp")]
     attrs = [(k, over.pop(k, v)) for k, v in attrs]
     attrs += list(over.items())
-    return attr_msg(*[(k, v) for k, v in attrs if v is not None])
+    return attr_wire.encode([(k, v) for k, v in attrs if v is not None])
 
 
 def at_eof(sock, timeout=10.0):
@@ -135,10 +88,10 @@ class Session:
     def ready(self):
         """Steps 1 and 2: the answer to a good request."""
         self.request()
-        return read_attrs(self.ctl)
+        return attr_wire.read(self.ctl)
 
     def start(self):
-        self.ctl.sendall(attr_msg(("request", "start")))
+        self.ctl.sendall(attr_wire.encode([("request", "start")]))
 
     def handshake(self, ctx=None, session=None, sni=HOST):
         """Steps 3 and 4 with a real TLS client; returns the outcome."""
@@ -151,7 +104,7 @@ class Session:
         self.raw = socket.socket(fileno=os.dup(self.tcp.fileno()))
         self.tls = ctx.wrap_socket(self.tcp, server_hostname=sni,
                                    session=session)
-        self.outcome = read_attrs(self.ctl)
+        self.outcome = attr_wire.read(self.ctl)
         return self.outcome
 
     def close(self):
@@ -229,11 +182,7 @@ class TlsproxyTestBase(unittest.TestCase):
         try:
             t.cleanup()
         except Exception:
-            for pid in t.our_processes():
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
+            t.kill_processes()
 
     def session(self):
         s = Session(self.t)
@@ -343,7 +292,7 @@ class HandshakeTest(TlsproxyTestBase):
         self.assertEqual(s.ready()["status"], "ready")
         s.start()
         s.tcp.sendall(b"EHLO " + CLIENT_NAME.encode() + b"\r\n")
-        out = read_attrs(s.ctl)
+        out = attr_wire.read(s.ctl)
         self.assertEqual(out["status"], "error")
         self.assertTrue(out["text"].startswith("handshake failed: "), out)
         self.assertTrue(at_eof(s.ctl))
@@ -398,7 +347,7 @@ class BadRequestTest(TlsproxyTestBase):
         """The answer is status=error (or just the close), and both
         descriptors were closed by tlsproxy."""
         try:
-            r = read_attrs(s.ctl)
+            r = attr_wire.read(s.ctl)
             self.assertEqual(r.get("status"), "error", r)
         except (EOFError, ConnectionResetError):
             if reply_expected:
@@ -423,7 +372,7 @@ class BadRequestTest(TlsproxyTestBase):
             if fds:
                 self.assert_refused(s, reply_expected=len(fds) != 3)
             else:
-                self.assertEqual(read_attrs(s.ctl)["status"], "error")
+                self.assertEqual(attr_wire.read(s.ctl)["status"], "error")
                 self.assertTrue(at_eof(s.ctl))
         self.assertTrue(wait_for(
             lambda: "bad request from %s[127.0.0.1]: not sent with exactly "
@@ -447,8 +396,8 @@ class BadRequestTest(TlsproxyTestBase):
             server_request(client_port=25),              # an int, not a str
             server_request(service=None),
             server_request(extra="x"),
-            attr_msg(("request", "start")),
-            attr_msg(),
+            attr_wire.encode([("request", "start")]),
+            attr_wire.encode([]),
         ]
         for msg in bad:
             s = self.session()
@@ -486,9 +435,9 @@ class BadRequestTest(TlsproxyTestBase):
         self.assert_still_serving()
 
     def test_bad_second_message(self):
-        for second in (attr_msg(("request", "server")),
-                       attr_msg(("request", "start"), ("x", "y")),
-                       attr_msg(("request", "start")) + b"\x00"):
+        for second in (attr_wire.encode([("request", "server")]),
+                       attr_wire.encode([("request", "start"), ("x", "y")]),
+                       attr_wire.encode([("request", "start")]) + b"\x00"):
             s = self.session()
             self.assertEqual(s.ready()["status"], "ready")
             s.ctl.sendall(second)
@@ -497,7 +446,7 @@ class BadRequestTest(TlsproxyTestBase):
         s = self.session()
         self.assertEqual(s.ready()["status"], "ready")
         a, b = socket.socketpair()
-        socket.send_fds(s.ctl, [attr_msg(("request", "start"))],
+        socket.send_fds(s.ctl, [attr_wire.encode([("request", "start")])],
                         [a.fileno()])
         a.close()
         self.assert_refused(s)
@@ -515,7 +464,7 @@ class BadRequestTest(TlsproxyTestBase):
             s.start()
             # A ClientHello cut short inside its one record.
             s.tcp.sendall(b"\x16\x03\x01\x00\x06\x01\x00\x00\x02\x03\x03")
-            self.assertEqual(read_attrs(s.ctl)["status"], "error")
+            self.assertEqual(attr_wire.read(s.ctl)["status"], "error")
             s.close()
         for s in self.sessions:
             s.close()
@@ -765,7 +714,7 @@ class TimeoutTest(TlsproxyTestBase):
         s.ready()
         s.start()
         t0 = time.monotonic()
-        out = read_attrs(s.ctl)
+        out = attr_wire.read(s.ctl)
         self.assertEqual(out["status"], "error")
         self.assertEqual(out["text"], "handshake failed: timed out")
         self.assertGreater(time.monotonic() - t0, 1.0)
