@@ -852,6 +852,27 @@ class ImplicitTlsTest(TlsTestBase):
         self.assertEqual(len(queue_files(self.t.spool)), 2)
 
 
+    def test_openssl_s_client_starttls(self):
+        # OpenSSL as the client: the chain verifies against the test CA
+        # for myhostname, and a message goes through inside TLS.
+        self.start()
+        # -crlf: s_client turns each LF into CR LF.
+        script = ("EHLO %s\nMAIL FROM:<alice@example.org>\n"
+                  "RCPT TO:<%s>\nDATA\n" % (HELO, LOCAL_RCPT) +
+                  "Subject: openssl\n\nvia s_client\n.\nQUIT\n")
+        r = subprocess.run(
+            ["openssl", "s_client", "-starttls", "smtp", "-crlf",
+             "-connect", "127.0.0.1:%d" % self.port,
+             "-servername", MYHOSTNAME, "-verify_hostname", MYHOSTNAME,
+             "-CAfile", CERTS.ca, "-verify_return_error", "-ign_eof",
+             "-nocommands"],
+            input=script, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Verify return code: 0 (ok)", r.stdout)
+        self.assertRegex(r.stdout, r"250 2\.0\.0 Ok: queued as ")
+        self.assertEqual(len(queue_files(self.t.spool)), 1)
+
+
 # ---- 10: protocol versions and smtpd_tls_priority ---------------------------
 class VersionsTest(TlsTestBase):
 
