@@ -68,7 +68,8 @@ struct mbox_params {
  *            "mailbox was replaced while locking": try again later;
  *   ENOENT   the file is missing and MBOX_CREATE was not given;
  *   ELOOP    "mailbox is a symbolic link";
- *   EINVAL   "mailbox is not a regular file" (also a FIFO: ENXIO);
+ *   EINVAL   "mailbox is not a regular file" (a FIFO without a reader:
+ *            ENXIO; a directory: EISDIR, "cannot open the mailbox");
  *   EMLINK   "mailbox has more than one hard link";
  *   E2BIG    "sender address too long";
  *   others   from the read callback ("cannot read the message"), from
