@@ -314,5 +314,16 @@ const struct conf_param conf_params[] = {
 	PARAM("smtpd_starttls_timeout", CONF_TIME, "300s", 1, 3600, NULL,
 	    "longest TLS handshake, and longest wait for tlsproxy to be ready"),
 
+	/* TLS in the SMTP client (through tlsproxy, client role). */
+	PARAM("smtp_tls_priority", CONF_STR,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0, NULL,
+	    "GnuTLS priority string for the SMTP client's TLS"),
+	PARAM("smtp_tls_session_cache_timeout", CONF_TIME, "3600s", 60, 86400,
+	    NULL, "how long the SMTP client keeps a TLS session to resume"),
+	PARAM("smtp_starttls_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest TLS handshake of the SMTP client"),
+	PARAM("smtp_tls_idle_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "an outbound TLS session idle this long is closed by tlsproxy"),
+
 	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
 };

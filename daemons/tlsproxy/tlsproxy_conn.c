@@ -1,14 +1,16 @@
 /*
  * SPDX-License-Identifier: ISC
  *
- * tlsproxy_conn.c -- one connection from smtpd: the request with its two
- * descriptors, "ready", "start", the TLS handshake and its outcome
- * (docs/ipc.md, "smtpd -> tlsproxy"); the relay follows in
- * tlsproxy_relay.c.
+ * tlsproxy_conn.c -- one connection from smtpd (server role) or from the
+ * smtp client (client role): the request with its two descriptors,
+ * "ready", "start", the TLS handshake and its outcome (docs/ipc.md,
+ * "smtpd -> tlsproxy" and "smtp client -> tlsproxy"); the relay follows
+ * in tlsproxy_relay.c.  "smtpd" below is whichever process asked.
  *
  * Process:  tlsproxy (mail_owner, event loop).
- * Input:    attribute messages and descriptors from smtpd, checked before
- *           use; the client's TLS handshake (untrusted).
+ * Input:    attribute messages and descriptors from smtpd or the smtp
+ *           client, checked before use; the peer's TLS handshake
+ *           (untrusted).
  * Failure:  a bad request, a timeout or a failed handshake logs one line
  *           and ends this session only: every descriptor it received is
  *           closed.
@@ -53,6 +55,12 @@ static const char *
 ident(const struct tlsproxy_sess *s)
 {
 	return s->req.ident[0] != '\0' ? s->req.ident : "smtpd";
+}
+
+static bool
+is_client(const struct tlsproxy_sess *s)
+{
+	return s->req.role == TLSPROXY_CLIENT;
 }
 
 /* ---- replies to smtpd ---------------------------------------------------- */
@@ -123,6 +131,8 @@ tlsproxy_sess_free(struct tlsproxy_sess *s)
 	event_drop(&s->ev_again);
 	if (s->tls != NULL)
 		gnutls_deinit(s->tls);
+	if (s->own_creds != NULL)
+		gnutls_certificate_free_credentials(s->own_creds);
 	if (s->ctl != -1)
 		close(s->ctl);
 	for (i = 0; i < s->nfds; i++)
@@ -138,9 +148,15 @@ tlsproxy_sess_free(struct tlsproxy_sess *s)
 static void
 handshake_failed(struct tlsproxy_sess *s, const char *why)
 {
-	char text[TLS_ERR_MAX];
+	char text[TLS_ERR_MAX], verr[TLS_ERR_MAX];
 
-	log_info("TLS handshake failed from %s: %s", s->req.ident, why);
+	verr[0] = '\0';
+	if (is_client(s) && s->tls != NULL)
+		tlsproxy_tls_verify_error(s->tls, verr, sizeof(verr));
+	if (verr[0] != '\0')
+		why = verr;
+	log_info("TLS handshake failed %s %s: %s", is_client(s) ? "with" :
+	    "from", s->req.ident, why);
 	snprintf(text, sizeof(text), "handshake failed: %s", why);
 	reply_error(s, text);
 	tlsproxy_sess_free(s);
@@ -150,27 +166,35 @@ static void
 handshake_done(struct tlsproxy_sess *s)
 {
 	char proto[TLS_DESC_MAX], cipher[TLS_DESC_MAX], sni[256];
-	char fp[TLS_FP_LEN + 1];
+	char fp[TLS_FP_LEN + 1], verr[TLS_ERR_MAX];
 	struct buf out;
-	bool built;
+	bool built, verified = false;
 
 	tls_session_describe(s->tls, proto, sizeof(proto), cipher,
 	    sizeof(cipher), sni, sizeof(sni), fp, sizeof(fp));
+	if (is_client(s))
+		tlsproxy_tls_client_done(s->tls, &s->req, s->key, &verified,
+		    verr, sizeof(verr));
 	attr_out_init(&out);
 	built = attr_put_str(&out, "status", "ok") == 0 &&
 	    attr_put_str(&out, "tls_proto", proto) == 0 &&
 	    attr_put_str(&out, "tls_cipher", cipher) == 0 &&
-	    attr_put_str(&out, "sni", sni) == 0 &&
+	    (is_client(s) || attr_put_str(&out, "sni", sni) == 0) &&
 	    attr_put_str(&out, "peer_fp", fp) == 0 &&
+	    (!is_client(s) || (attr_put_int(&out, "verified",
+	    verified ? 1 : 0) == 0 &&
+	    attr_put_str(&out, "verify_error", verr) == 0)) &&
 	    attr_put_int(&out, "resumed",
 	    gnutls_session_is_resumed(s->tls) ? 1 : 0) == 0;
 	if (reply(s, &out, built) == -1) {
-		log_info("TLS from %s: smtpd went away during the handshake",
-		    s->req.ident);
+		log_info("TLS %s %s: %s went away during the handshake",
+		    is_client(s) ? "with" : "from", s->req.ident,
+		    is_client(s) ? "the smtp client" : "smtpd");
 		tlsproxy_sess_free(s);
 		return;
 	}
-	log_debug("TLS from %s: %s %s%s", s->req.ident, proto, cipher,
+	log_debug("TLS %s %s: %s %s%s%s", is_client(s) ? "with" : "from",
+	    s->req.ident, proto, cipher, verified ? " (verified)" : "",
 	    gnutls_session_is_resumed(s->tls) ? " (resumed)" : "");
 	event_drop(&s->ev_ctl);
 	close(s->ctl);
@@ -234,15 +258,18 @@ handshake_begin(struct tlsproxy_sess *s)
 	event_del(s->ev_ctl);
 	if (evutil_make_socket_nonblocking(s->fds[0]) == -1 ||
 	    evutil_make_socket_nonblocking(s->fds[1]) == -1 ||
-	    tlsproxy_tls_session(s->fds[0], &s->tls, &err) == -1) {
-		log_warnx("TLS from %s: cannot start a session", s->req.ident);
+	    (is_client(s) ? tlsproxy_tls_client_session(s->fds[0], &s->req,
+	    s->creds, s->key, &s->tls, &err) :
+	    tlsproxy_tls_session(s->fds[0], &s->tls, &err)) == -1) {
+		log_warnx("TLS with %s: cannot start a session", s->req.ident);
 		reply_error(s, "cannot start a TLS session");
 		tlsproxy_sess_free(s);
 		return;
 	}
 	new_events(s);
 	s->state = TP_HANDSHAKE;
-	timer_set(s, "smtpd_starttls_timeout");
+	timer_set(s, is_client(s) ? "smtp_starttls_timeout" :
+	    "smtpd_starttls_timeout");
 	handshake_step(s);
 }
 
@@ -260,13 +287,45 @@ stream_socket(int fd)
 	    type == SOCK_STREAM;
 }
 
-/* request=server: check it and its descriptors, then say ready. */
+/*
+ * Can the role of the request be served?  Server: the keys loaded.
+ * Client: the priority string parsed, and the trust it asks for loads.
+ * Returns 0, or -1 after refusing (status=error) and freeing s.
+ */
 static int
-do_server(struct tlsproxy_sess *s, const struct attr_msg *m,
+role_ready(struct tlsproxy_sess *s)
+{
+	char why[TLS_ERR_MAX], text[TLS_ERR_MAX + 64];
+	const char *cwhy;
+
+	if (!is_client(s)) {
+		if (tlsproxy_tls_ready(&cwhy))
+			return 0;
+		log_info("STARTTLS from %s refused: TLS is not available: %s",
+		    s->req.ident, cwhy);
+		reply_error(s, "TLS is not available: no usable key");
+		tlsproxy_sess_free(s);
+		return -1;
+	}
+	if (!tlsproxy_tls_client_ready(&cwhy))
+		strlcpy(why, cwhy, sizeof(why));
+	else if (tlsproxy_tls_client_creds(&s->req, &s->creds, &s->own_creds,
+	    why, sizeof(why)) == 0) {
+		tlsproxy_cache_key(&s->req, s->key, sizeof(s->key));
+		return 0;
+	}
+	log_info("TLS with %s refused: %s", s->req.ident, why);
+	snprintf(text, sizeof(text), "TLS is not available: %s", why);
+	reply_error(s, text);
+	tlsproxy_sess_free(s);
+	return -1;
+}
+
+/* request=server or client: check it and its descriptors, say ready. */
+static int
+do_request(struct tlsproxy_sess *s, const struct attr_msg *m,
     const char **err_r)
 {
-	const char *why;
-
 	if (tlsproxy_req_parse(m, &s->req, err_r) == -1)
 		return -1;
 	if (s->nfds != 2) {
@@ -277,15 +336,11 @@ do_server(struct tlsproxy_sess *s, const struct attr_msg *m,
 		*err_r = "the descriptors are not stream sockets";
 		return -1;
 	}
-	if (!tlsproxy_tls_ready(&why)) {
-		log_info("STARTTLS from %s refused: TLS is not available: %s",
-		    s->req.ident, why);
-		reply_error(s, "TLS is not available: no usable key");
-		tlsproxy_sess_free(s);
+	if (role_ready(s) == -1)
 		return 1;
-	}
 	if (reply_status(s, "ready") == -1) {
-		log_info("TLS for %s: smtpd went away", s->req.ident);
+		log_info("TLS for %s: %s went away", s->req.ident,
+		    is_client(s) ? "the smtp client" : "smtpd");
 		tlsproxy_sess_free(s);
 		return 1;
 	}
@@ -303,7 +358,7 @@ handle(struct tlsproxy_sess *s, const struct attr_msg *m, const char **err_r)
 {
 	switch (s->state) {
 	case TP_REQUEST:
-		return do_server(s, m, err_r);
+		return do_request(s, m, err_r);
 	case TP_START:
 		if (!tlsproxy_req_is_start(m)) {
 			*err_r = "expected request=start";

@@ -255,7 +255,9 @@ tlsproxy_relay_start(struct tlsproxy_sess *s)
 	if (s->ev_again == NULL)
 		fatalx("cannot create events");
 	s->state = TP_RELAY;
-	s->idle = conf_time(s->ctx->conf, "smtpd_timeout");
+	s->idle = conf_time(s->ctx->conf,
+	    s->req.role == TLSPROXY_CLIENT ? "smtp_tls_idle_timeout" :
+	    "smtpd_timeout");
 	tv.tv_sec = s->idle;
 	tv.tv_usec = 0;
 	evtimer_add(s->ev_timer, &tv);

@@ -1,11 +1,13 @@
 /*
  * SPDX-License-Identifier: ISC
  *
- * tlsproxy_req.c -- checks of smtpd's requests, and the plaintext buffers.
+ * tlsproxy_req.c -- checks of the requests of smtpd (server role) and of
+ * the smtp client (client role), and the plaintext buffers.
  *
  * Process:  tlsproxy (mail_owner).
- * Input:    decoded attribute messages from smtpd (less trusted: a
- *           compromised smtpd must not get odd text into our logs).
+ * Input:    decoded attribute messages from smtpd or the smtp client
+ *           (less trusted: a compromised one must not get odd text into
+ *           our logs).
  * Failure:  -1 with a static reason; pure, never logs.
  */
 #include "config.h"
@@ -51,50 +53,114 @@ str_is(const struct attr_msg *m, const char *name, const char *want)
 	    strcmp(v, want) == 0;
 }
 
+/* One string attribute into buf, checked by ok; -1 with *err_r = bad. */
+static int
+get_word(const struct attr_msg *m, const char *name, char *buf, size_t sz,
+    bool (*ok)(const char *), const char *bad, const char **err_r)
+{
+	if (attr_get_str(m, name, buf, sz) == -1 || !ok(buf)) {
+		*err_r = bad;
+		return -1;
+	}
+	return 0;
+}
+
+/* Empty, or an absolute path that is a word. */
+static bool
+ca_file_ok(const char *s)
+{
+	return *s == '\0' || (*s == '/' && word_ok(s));
+}
+
+static void
+make_ident(struct tlsproxy_req *req, const char *name, const char *addr)
+{
+	/* Both parts are at most 255 + 63 bytes: this always fits. */
+	strlcpy(req->ident, name, sizeof(req->ident));
+	strlcat(req->ident, "[", sizeof(req->ident));
+	strlcat(req->ident, addr, sizeof(req->ident));
+	strlcat(req->ident, "]", sizeof(req->ident));
+}
+
+static int
+parse_server(const struct attr_msg *m, struct tlsproxy_req *req,
+    const char **err_r)
+{
+	req->role = TLSPROXY_SERVER;
+	if (get_word(m, "client_name", req->client_name,
+	    sizeof(req->client_name), word_ok, "bad client_name", err_r) == -1 ||
+	    get_word(m, "client_addr", req->client_addr,
+	    sizeof(req->client_addr), word_ok, "bad client_addr", err_r) == -1 ||
+	    get_word(m, "client_port", req->client_port,
+	    sizeof(req->client_port), port_ok, "bad client_port", err_r) == -1)
+		return -1;
+	make_ident(req, req->client_name, req->client_addr);
+	return 6;
+}
+
+static int
+parse_client(const struct attr_msg *m, struct tlsproxy_req *req,
+    const char **err_r)
+{
+	char verify[8];
+
+	req->role = TLSPROXY_CLIENT;
+	if (get_word(m, "server_name", req->server_name,
+	    sizeof(req->server_name), word_ok, "bad server_name", err_r) == -1 ||
+	    get_word(m, "server_addr", req->server_addr,
+	    sizeof(req->server_addr), word_ok, "bad server_addr", err_r) == -1 ||
+	    get_word(m, "server_port", req->server_port,
+	    sizeof(req->server_port), port_ok, "bad server_port", err_r) == -1 ||
+	    get_word(m, "verify", verify, sizeof(verify), word_ok,
+	    "bad verify", err_r) == -1 ||
+	    get_word(m, "ca_file", req->ca_file, sizeof(req->ca_file),
+	    ca_file_ok, "bad ca_file", err_r) == -1)
+		return -1;
+	if (strcmp(verify, "ca") == 0)
+		req->verify = true;
+	else if (strcmp(verify, "none") != 0) {
+		*err_r = "bad verify";
+		return -1;
+	}
+	make_ident(req, req->server_name, req->server_addr);
+	return 8;
+}
+
 int
 tlsproxy_req_parse(const struct attr_msg *m, struct tlsproxy_req *req,
     const char **err_r)
 {
+	size_t n;
+	int r;
+
 	memset(req, 0, sizeof(*req));
-	if (!str_is(m, "request", "server")) {
-		*err_r = "not request=server";
+	if (str_is(m, "request", "server"))
+		r = parse_server(m, req, err_r);
+	else if (str_is(m, "request", "client"))
+		r = parse_client(m, req, err_r);
+	else {
+		*err_r = "not request=server or request=client";
 		return -1;
 	}
+	if (r == -1)
+		goto bad;
+	n = (size_t)r;
 	if (!str_is(m, "proto", TLSPROXY_PROTO)) {
 		*err_r = "not proto=" TLSPROXY_PROTO;
-		return -1;
+		goto bad;
 	}
-	if (attr_get_str(m, "client_name", req->client_name,
-	    sizeof(req->client_name)) == -1 || !word_ok(req->client_name)) {
-		*err_r = "bad client_name";
-		return -1;
-	}
-	if (attr_get_str(m, "client_addr", req->client_addr,
-	    sizeof(req->client_addr)) == -1 || !word_ok(req->client_addr)) {
-		*err_r = "bad client_addr";
-		return -1;
-	}
-	if (attr_get_str(m, "client_port", req->client_port,
-	    sizeof(req->client_port)) == -1 || !port_ok(req->client_port)) {
-		*err_r = "bad client_port";
-		return -1;
-	}
-	if (attr_get_str(m, "service", req->service,
-	    sizeof(req->service)) == -1 || !word_ok(req->service)) {
-		*err_r = "bad service";
-		return -1;
-	}
-	/* The six above, each once (attr_decode refuses duplicates). */
-	if (m->n != 6) {
+	if (get_word(m, "service", req->service, sizeof(req->service),
+	    word_ok, "bad service", err_r) == -1)
+		goto bad;
+	/* Those named above, each once (attr_decode refuses duplicates). */
+	if (m->n != n) {
 		*err_r = "unexpected attributes";
-		return -1;
+		goto bad;
 	}
-	/* Both parts are at most 255 + 63 bytes: this always fits. */
-	strlcpy(req->ident, req->client_name, sizeof(req->ident));
-	strlcat(req->ident, "[", sizeof(req->ident));
-	strlcat(req->ident, req->client_addr, sizeof(req->ident));
-	strlcat(req->ident, "]", sizeof(req->ident));
 	return 0;
+bad:
+	memset(req, 0, sizeof(*req));
+	return -1;
 }
 
 bool

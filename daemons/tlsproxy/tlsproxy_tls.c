@@ -1,20 +1,26 @@
 /*
  * SPDX-License-Identifier: ISC
  *
- * tlsproxy_tls.c -- the server's TLS context: certificates and keys,
- * priorities and the session ticket key, loaded once before the privilege
- * drop, then one GnuTLS session per STARTTLS.
+ * tlsproxy_tls.c -- the TLS contexts.  Server role: certificates and
+ * keys, priorities and the session ticket key, loaded once before the
+ * privilege drop, then one GnuTLS session per STARTTLS.  Client role: no
+ * key at all; a priority string, the system trust store (loaded before
+ * the privilege drop), verification and the resumption of sessions.
  *
  * Process:  tlsproxy (root in tlsproxy_pre_jail, mail_owner after).
  * Input:    tern.conf (trusted) and the PEM files it names.
  * Failure:  nothing here exits: a context that did not load is logged
- *           once and every request is then answered status=error, so that
- *           the master does not restart us in a loop and smtpd says 454.
+ *           once and every request of that role is then answered
+ *           status=error, so that the master does not restart us in a loop
+ *           and smtpd says 454.  The two roles fail apart: no server key
+ *           leaves the client role working.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "log.h"
@@ -32,23 +38,34 @@ static struct {
 	bool		 ask_ccert;
 } srv;
 
+static struct {
+	bool		 ready;
+	char		 why[TLS_ERR_MAX];	/* when not ready */
+	gnutls_priority_t prio;
+	gnutls_certificate_credentials_t none;	/* trusts nothing */
+	gnutls_certificate_credentials_t sys;	/* NULL: did not load */
+	char		 sys_why[TLS_ERR_MAX];
+	time_t		 cache_timeout;
+} cli;
+
+/* Parse the priority string of param into *prio_r; -1 with why set. */
 static int
-load_priority(const char *str)
+load_priority(const struct conf *conf, const char *param,
+    gnutls_priority_t *prio_r, char *why, size_t whysz)
 {
+	const char *str = conf_str(conf, param);
 	const char *errpos = NULL;
 	int r;
 
-	r = gnutls_priority_init2(&srv.prio, str, &errpos, 0);
+	r = gnutls_priority_init2(prio_r, str, &errpos, 0);
 	if (r == GNUTLS_E_SUCCESS)
 		return 0;
-	srv.prio = NULL;
+	*prio_r = NULL;
 	if (errpos != NULL && errpos >= str && errpos <= str + strlen(str))
-		snprintf(srv.why, sizeof(srv.why), "smtpd_tls_priority: bad "
-		    "priority string at \"%s\": %s", errpos,
-		    gnutls_strerror(r));
+		snprintf(why, whysz, "%s: bad priority string at \"%s\": %s",
+		    param, errpos, gnutls_strerror(r));
 	else
-		snprintf(srv.why, sizeof(srv.why), "smtpd_tls_priority: %s",
-		    gnutls_strerror(r));
+		snprintf(why, whysz, "%s: %s", param, gnutls_strerror(r));
 	return -1;
 }
 
@@ -69,12 +86,44 @@ make_ticket_key(void)
 	return 0;
 }
 
+static void
+client_pre_jail(const struct conf *conf)
+{
+	int r;
+
+	cli.cache_timeout = conf_time(conf, "smtp_tls_session_cache_timeout");
+	if ((r = gnutls_certificate_allocate_credentials(&cli.none)) < 0)
+		fatalx("gnutls_certificate_allocate_credentials: %s",
+		    gnutls_strerror(r));
+	/* Read now: the trust store may be out of reach after the drop. */
+	if ((r = gnutls_certificate_allocate_credentials(&cli.sys)) < 0)
+		fatalx("gnutls_certificate_allocate_credentials: %s",
+		    gnutls_strerror(r));
+	r = gnutls_certificate_set_x509_system_trust(cli.sys);
+	if (r <= 0) {
+		snprintf(cli.sys_why, sizeof(cli.sys_why),
+		    "the system trust store did not load: %s",
+		    r == 0 ? "no certificates" : gnutls_strerror(r));
+		log_warnx("%s; outbound TLS with verify=ca needs a ca_file",
+		    cli.sys_why);
+		gnutls_certificate_free_credentials(cli.sys);
+		cli.sys = NULL;
+	}
+	if (load_priority(conf, "smtp_tls_priority", &cli.prio, cli.why,
+	    sizeof(cli.why)) == -1) {
+		log_error("outbound TLS is not available: %s", cli.why);
+		return;
+	}
+	cli.ready = true;
+}
+
 void
 tlsproxy_pre_jail(struct service_ctx *ctx)
 {
 	const struct conf *conf = ctx->conf;
 
 	tls_init();
+	client_pre_jail(conf);
 	srv.tickets = conf_bool(conf, "smtpd_tls_session_tickets");
 	srv.cache_timeout = (unsigned)conf_time(conf,
 	    "smtpd_tls_session_cache_timeout");
@@ -82,7 +131,8 @@ tlsproxy_pre_jail(struct service_ctx *ctx)
 	if (tls_server_creds(conf, &srv.creds, srv.why, sizeof(srv.why)) ==
 	    -1)
 		goto fail;
-	if (load_priority(conf_str(conf, "smtpd_tls_priority")) == -1)
+	if (load_priority(conf, "smtpd_tls_priority", &srv.prio, srv.why,
+	    sizeof(srv.why)) == -1)
 		goto fail;
 	if (srv.tickets && make_ticket_key() == -1)
 		goto fail;
@@ -133,4 +183,163 @@ tlsproxy_tls_session(int fd, gnutls_session_t *s_r, const char **err_r)
 	gnutls_transport_set_int(s, fd);
 	*s_r = s;
 	return 0;
+}
+
+/* ---- the client role ----------------------------------------------------- */
+
+bool
+tlsproxy_tls_client_ready(const char **why_r)
+{
+	*why_r = cli.why;
+	return cli.ready;
+}
+
+int
+tlsproxy_tls_client_creds(const struct tlsproxy_req *req,
+    gnutls_certificate_credentials_t *creds_r,
+    gnutls_certificate_credentials_t *own_r, char *err, size_t errsz)
+{
+	gnutls_certificate_credentials_t c;
+	int r;
+
+	*creds_r = *own_r = NULL;
+	if (!req->verify) {
+		*creds_r = cli.none;
+		return 0;
+	}
+	if (req->ca_file[0] == '\0') {
+		if (cli.sys == NULL) {
+			strlcpy(err, cli.sys_why, errsz);
+			return -1;
+		}
+		*creds_r = cli.sys;
+		return 0;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&c)) < 0) {
+		snprintf(err, errsz, "%s", gnutls_strerror(r));
+		return -1;
+	}
+	r = gnutls_certificate_set_x509_trust_file(c, req->ca_file,
+	    GNUTLS_X509_FMT_PEM);
+	if (r <= 0) {
+		snprintf(err, errsz, "%s: %s", req->ca_file, r == 0 ?
+		    "no certificates" : gnutls_strerror(r));
+		gnutls_certificate_free_credentials(c);
+		return -1;
+	}
+	*creds_r = *own_r = c;
+	return 0;
+}
+
+static void
+cache_store(gnutls_session_t s, const char *key)
+{
+	gnutls_datum_t d = { NULL, 0 };
+
+	if (gnutls_session_get_data2(s, &d) < 0)
+		return;
+	tlsproxy_cache_put(key, d.data, d.size, time(NULL));
+	explicit_bzero(d.data, d.size);
+	gnutls_free(d.data);
+}
+
+/* A TLS 1.3 ticket arrived (after the handshake): keep the session. */
+static int
+on_ticket(gnutls_session_t s, unsigned htype, unsigned when,
+    unsigned incoming, const gnutls_datum_t *msg)
+{
+	const char *key = gnutls_session_get_ptr(s);
+
+	if (key != NULL && incoming &&
+	    gnutls_protocol_get_version(s) == GNUTLS_TLS1_3)
+		cache_store(s, key);
+	return 0;
+}
+
+static bool
+is_address(const char *name)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
+}
+
+int
+tlsproxy_tls_client_session(int fd, const struct tlsproxy_req *req,
+    gnutls_certificate_credentials_t creds, const char *key,
+    gnutls_session_t *s_r, const char **err_r)
+{
+	gnutls_session_t s;
+	const void *data;
+	size_t len;
+	int r;
+
+	*s_r = NULL;
+	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	    GNUTLS_NO_SIGNAL)) < 0) {
+		*err_r = gnutls_strerror(r);
+		return -1;
+	}
+	if ((r = gnutls_priority_set(s, cli.prio)) < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+	    creds)) < 0 ||
+	    (!is_address(req->server_name) && (r = gnutls_server_name_set(s,
+	    GNUTLS_NAME_DNS, req->server_name,
+	    strlen(req->server_name))) < 0)) {
+		*err_r = gnutls_strerror(r);
+		gnutls_deinit(s);
+		return -1;
+	}
+	/* RFC 6125 name checks; a failure fails the handshake. */
+	if (req->verify)
+		gnutls_session_set_verify_cert(s, req->server_name, 0);
+	/* A session the server forgot only costs a full handshake. */
+	if (tlsproxy_cache_get(key, time(NULL), cli.cache_timeout, &data,
+	    &len) == 0)
+		(void)gnutls_session_set_data(s, data, len);
+	gnutls_session_set_ptr(s, (void *)key);
+	gnutls_handshake_set_hook_function(s,
+	    GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST, on_ticket);
+	gnutls_handshake_set_timeout(s, 0);
+	gnutls_transport_set_int(s, fd);
+	*s_r = s;
+	return 0;
+}
+
+void
+tlsproxy_tls_verify_error(gnutls_session_t s, char *err, size_t errsz)
+{
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned status;
+	size_t len;
+
+	err[0] = '\0';
+	status = gnutls_session_get_verify_cert_status(s);
+	if (status == 0)
+		return;
+	if (gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) < 0) {
+		snprintf(err, errsz, "certificate verification failed "
+		    "(status 0x%x)", status);
+		return;
+	}
+	snprintf(err, errsz, "%.*s", (int)out.size, (const char *)out.data);
+	gnutls_free(out.data);
+	/* GnuTLS ends each sentence with a space. */
+	len = strlen(err);
+	while (len > 0 && err[len - 1] == ' ')
+		err[--len] = '\0';
+}
+
+void
+tlsproxy_tls_client_done(gnutls_session_t s, const struct tlsproxy_req *req,
+    const char *key, bool *verified_r, char *err, size_t errsz)
+{
+	err[0] = '\0';
+	/* With verify=ca the handshake failed unless it verified. */
+	*verified_r = req->verify;
+	if (gnutls_protocol_get_version(s) != GNUTLS_TLS1_3 &&
+	    !gnutls_session_is_resumed(s))
+		cache_store(s, key);
 }

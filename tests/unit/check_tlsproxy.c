@@ -1,13 +1,15 @@
 /*
  * SPDX-License-Identifier: ISC
  *
- * check_tlsproxy.c -- tlsproxy's checks of smtpd's requests (every
- * attribute, hostile values) and its bounded plaintext buffers.
+ * check_tlsproxy.c -- tlsproxy's checks of the requests of smtpd and of
+ * the smtp client (every attribute, hostile values), its bounded
+ * plaintext buffers and the client role's session cache.
  */
 #include "config.h"
 
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -31,6 +33,18 @@ static const struct kv good[] = {
 };
 #define NGOOD	(sizeof(good) / sizeof(good[0]))
 
+static const struct kv good_client[] = {
+	{ "request", "client" },
+	{ "proto", "tlsproxy/1" },
+	{ "server_name", "mx.example.org" },
+	{ "server_addr", "192.0.2.25" },
+	{ "server_port", "25" },
+	{ "service", "smtp" },
+	{ "verify", "ca" },
+	{ "ca_file", "/etc/ssl/certs/ca-certificates.crt" },
+};
+#define NCLIENT	(sizeof(good_client) / sizeof(good_client[0]))
+
 static void
 decode(struct buf *out, struct attr_msg *m)
 {
@@ -42,25 +56,60 @@ decode(struct buf *out, struct attr_msg *m)
 	buf_clear(out);
 }
 
-/* The good request with one attribute replaced (or dropped, val NULL). */
+/* A good request with one attribute replaced (or dropped, val NULL). */
 static void
-build(struct attr_msg *m, const char *name, const char *val)
+build_from(const struct kv *kv, size_t n, struct attr_msg *m,
+    const char *name, const char *val)
 {
 	struct buf out;
 	size_t i;
 
 	attr_out_init(&out);
-	for (i = 0; i < NGOOD; i++) {
-		if (name != NULL && strcmp(good[i].name, name) == 0) {
+	for (i = 0; i < n; i++) {
+		if (name != NULL && strcmp(kv[i].name, name) == 0) {
 			if (val != NULL)
 				ck_assert_int_eq(attr_put_str(&out, name, val),
 				    0);
 			continue;
 		}
-		ck_assert_int_eq(attr_put_str(&out, good[i].name,
-		    good[i].val), 0);
+		ck_assert_int_eq(attr_put_str(&out, kv[i].name, kv[i].val),
+		    0);
 	}
 	decode(&out, m);
+}
+
+/*
+ * A good request with the attribute as_int sent as an int (25), and one
+ * string attribute extra="x" more (each unless NULL).
+ */
+static void
+build_odd(const struct kv *kv, size_t n, struct attr_msg *m,
+    const char *as_int, const char *extra)
+{
+	struct buf out;
+	size_t i;
+
+	attr_out_init(&out);
+	for (i = 0; i < n; i++)
+		if (as_int != NULL && strcmp(kv[i].name, as_int) == 0)
+			attr_put_int(&out, as_int, 25);
+		else
+			attr_put_str(&out, kv[i].name, kv[i].val);
+	if (extra != NULL)
+		attr_put_str(&out, extra, "x");
+	decode(&out, m);
+}
+
+static void
+build(struct attr_msg *m, const char *name, const char *val)
+{
+	build_from(good, NGOOD, m, name, val);
+}
+
+static void
+build_client(struct attr_msg *m, const char *name, const char *val)
+{
+	build_from(good_client, NCLIENT, m, name, val);
 }
 
 START_TEST(test_good_request)
@@ -76,6 +125,70 @@ START_TEST(test_good_request)
 	ck_assert_str_eq(req.client_port, "65535");
 	ck_assert_str_eq(req.service, "submissions");
 	ck_assert_str_eq(req.ident, "client.example.test[2001:db8::1]");
+	ck_assert_int_eq(req.role, TLSPROXY_SERVER);
+	attr_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_good_client_request)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+	char key[TLSPROXY_KEY_MAX];
+
+	build_client(&m, NULL, NULL);
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	ck_assert_int_eq(req.role, TLSPROXY_CLIENT);
+	ck_assert_str_eq(req.server_name, "mx.example.org");
+	ck_assert_str_eq(req.server_addr, "192.0.2.25");
+	ck_assert_str_eq(req.server_port, "25");
+	ck_assert_str_eq(req.service, "smtp");
+	ck_assert(req.verify);
+	ck_assert_str_eq(req.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+	ck_assert_str_eq(req.ident, "mx.example.org[192.0.2.25]");
+	ck_assert_str_eq(req.client_name, "");
+	tlsproxy_cache_key(&req, key, sizeof(key));
+	ck_assert_str_eq(key, "mx.example.org[192.0.2.25]:25 "
+	    "ca=/etc/ssl/certs/ca-certificates.crt");
+	attr_msg_clear(&m);
+
+	/* verify=none, and the system store. */
+	build_client(&m, "verify", "none");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	ck_assert(!req.verify);
+	tlsproxy_cache_key(&req, key, sizeof(key));
+	ck_assert_str_eq(key, "mx.example.org[192.0.2.25]:25");
+	attr_msg_clear(&m);
+	build_client(&m, "ca_file", "");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	ck_assert_str_eq(req.ca_file, "");
+	tlsproxy_cache_key(&req, key, sizeof(key));
+	ck_assert_str_eq(key, "mx.example.org[192.0.2.25]:25 ca=");
+	attr_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_longest_client_fields_fit)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+	char name[256], path[1024], key[TLSPROXY_KEY_MAX];
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	build_client(&m, "server_name", name);
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	attr_msg_clear(&m);
+	build_client(&m, "ca_file", path);
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	ck_assert_str_eq(req.ca_file, path);
+	tlsproxy_cache_key(&req, key, sizeof(key));
+	ck_assert_uint_eq(strlen(key), strlen(req.ident) + 3 + 4 + 1023);
 	attr_msg_clear(&m);
 }
 END_TEST
@@ -135,6 +248,132 @@ static const struct kv bad[] = {
 	{ "service", "s\x7f" },
 };
 
+static char toolong_path[1100];
+
+static const struct kv bad_client[] = {
+	{ "request", "Client" },
+	{ "proto", NULL },
+	{ "proto", "tlsproxy/0" },
+	{ "server_name", NULL },
+	{ "server_name", "" },
+	{ "server_name", "mx example" },
+	{ "server_name", "mx\033]0;x" },
+	{ "server_name", toolong_name },
+	{ "server_addr", NULL },
+	{ "server_addr", "" },
+	{ "server_port", NULL },
+	{ "server_port", "0" },
+	{ "server_port", "65536" },
+	{ "server_port", "smtp" },
+	{ "service", NULL },
+	{ "verify", NULL },
+	{ "verify", "" },
+	{ "verify", "CA" },
+	{ "verify", "none " },
+	{ "verify", "dane" },
+	{ "ca_file", NULL },
+	{ "ca_file", "relative.pem" },
+	{ "ca_file", "/with space.pem" },
+	{ "ca_file", "/tab\there" },
+	{ "ca_file", toolong_path },
+};
+
+START_TEST(test_bad_client_request)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+
+	memset(toolong_name, 'x', sizeof(toolong_name) - 1);
+	memset(toolong_path, 'p', sizeof(toolong_path) - 1);
+	toolong_path[0] = '/';
+	build_client(&m, bad_client[_i].name, bad_client[_i].val);
+	memset(&req, 0x5a, sizeof(req));
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	/* Nothing half-parsed is left behind. */
+	ck_assert_str_eq(req.ident, "");
+	attr_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_client_extras_and_mixes)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+
+	/* A client request with a server request's attribute too. */
+	build_odd(good_client, NCLIENT, &m, NULL, "client_name");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	ck_assert_str_eq(err, "unexpected attributes");
+	attr_msg_clear(&m);
+
+	/* A server request's attributes under request=client. */
+	build(&m, "request", "client");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	attr_msg_clear(&m);
+
+	/* The client attributes under request=server. */
+	build_client(&m, "request", "server");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	attr_msg_clear(&m);
+
+	/* verify as an int. */
+	build_odd(good_client, NCLIENT, &m, "verify", NULL);
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	attr_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_cache)
+{
+	const void *data;
+	size_t len, i;
+	char key[32];
+	static uint8_t big[64 * 1024 + 1];
+
+	tlsproxy_cache_clear();
+	ck_assert_int_eq(tlsproxy_cache_get("a", 100, 60, &data, &len), -1);
+	tlsproxy_cache_put("a", "one", 3, 100);
+	ck_assert_int_eq(tlsproxy_cache_get("a", 159, 60, &data, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(data, "one", 3) == 0);
+	/* Replaced, not added. */
+	tlsproxy_cache_put("a", "second", 6, 110);
+	ck_assert_uint_eq(tlsproxy_cache_count(), 1);
+	ck_assert_int_eq(tlsproxy_cache_get("a", 110, 60, &data, &len), 0);
+	ck_assert_uint_eq(len, 6);
+	/* Expired: gone. */
+	ck_assert_int_eq(tlsproxy_cache_get("a", 170, 60, &data, &len), -1);
+	ck_assert_uint_eq(tlsproxy_cache_count(), 0);
+	/* A clock that went back does not keep an entry for ever. */
+	tlsproxy_cache_put("a", "x", 1, 1000);
+	ck_assert_int_eq(tlsproxy_cache_get("a", 999, 60, &data, &len), -1);
+	/* Empty and oversized data are not kept. */
+	tlsproxy_cache_put("e", "", 0, 1);
+	tlsproxy_cache_put("b", big, sizeof(big), 1);
+	ck_assert_uint_eq(tlsproxy_cache_count(), 0);
+	/* Full: the oldest goes. */
+	for (i = 0; i < TLSPROXY_CACHE_MAX; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		/* k5 is the oldest. */
+		tlsproxy_cache_put(key, "d", 1, i == 5 ? 1 : 10 + (time_t)i);
+	}
+	ck_assert_uint_eq(tlsproxy_cache_count(), TLSPROXY_CACHE_MAX);
+	tlsproxy_cache_put("new", "d", 1, 5000);
+	ck_assert_uint_eq(tlsproxy_cache_count(), TLSPROXY_CACHE_MAX);
+	ck_assert_int_eq(tlsproxy_cache_get("k5", 5000, 86400, &data, &len),
+	    -1);
+	ck_assert_int_eq(tlsproxy_cache_get("k4", 5000, 86400, &data, &len),
+	    0);
+	ck_assert_int_eq(tlsproxy_cache_get("new", 5000, 86400, &data, &len),
+	    0);
+	tlsproxy_cache_clear();
+	ck_assert_uint_eq(tlsproxy_cache_count(), 0);
+}
+END_TEST
+
 START_TEST(test_bad_request)
 {
 	struct tlsproxy_req req;
@@ -155,25 +394,14 @@ START_TEST(test_wrong_types_and_extras)
 	struct attr_msg m;
 	struct buf out;
 	const char *err = NULL;
-	size_t i;
 
 	/* The port as an int instead of a string. */
-	attr_out_init(&out);
-	for (i = 0; i < NGOOD; i++)
-		if (strcmp(good[i].name, "client_port") == 0)
-			attr_put_int(&out, "client_port", 25);
-		else
-			attr_put_str(&out, good[i].name, good[i].val);
-	decode(&out, &m);
+	build_odd(good, NGOOD, &m, "client_port", NULL);
 	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
 	attr_msg_clear(&m);
 
 	/* One attribute more than the contract names. */
-	attr_out_init(&out);
-	for (i = 0; i < NGOOD; i++)
-		attr_put_str(&out, good[i].name, good[i].val);
-	attr_put_str(&out, "sni", "x");
-	decode(&out, &m);
+	build_odd(good, NGOOD, &m, NULL, "sni");
 	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
 	ck_assert_str_eq(err, "unexpected attributes");
 	attr_msg_clear(&m);
@@ -264,10 +492,19 @@ tlsproxy_suite(bool forking)
 	tc = tcase_create("request");
 	tcase_add_test(tc, test_good_request);
 	tcase_add_test(tc, test_longest_fields_fit);
+	tcase_add_test(tc, test_good_client_request);
+	tcase_add_test(tc, test_longest_client_fields_fit);
+	tcase_add_loop_test(tc, test_bad_client_request, 0,
+	    (int)(sizeof(bad_client) / sizeof(bad_client[0])));
+	tcase_add_test(tc, test_client_extras_and_mixes);
 	tcase_add_loop_test(tc, test_bad_request, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_wrong_types_and_extras);
 	tcase_add_test(tc, test_is_start);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cache");
+	tcase_add_test(tc, test_cache);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf");
