@@ -18,10 +18,11 @@ import ssl
 import threading
 import unittest
 
+import attr_wire
 import tls_certs
+from attr_wire import recv_exact
 from tern_fixture import wait_for
-from test_tlsproxy import (HOST, TlsproxyTestBase, at_eof, attr_msg,
-                           read_attrs, recv_exact)
+from test_tlsproxy import HOST, TlsproxyTestBase, at_eof
 
 
 def client_request(port, **over):
@@ -31,7 +32,7 @@ def client_request(port, **over):
              ("verify", "none"), ("ca_file", "")]
     attrs = [(k, over.pop(k, v)) for k, v in attrs]
     attrs += list(over.items())
-    return attr_msg(*[(k, v) for k, v in attrs if v is not None])
+    return attr_wire.encode([(k, v) for k, v in attrs if v is not None])
 
 
 class TlsServer:
@@ -100,14 +101,14 @@ class ClientSession:
         # As the smtp client will: only tlsproxy holds them now.
         self.tcp.close()
         self.plain_peer.close()
-        return read_attrs(self.ctl)
+        return attr_wire.read(self.ctl)
 
     def handshake(self, **over):
         r = self.request(**over)
         if r.get("status") != "ready":
             return r
-        self.ctl.sendall(attr_msg(("request", "start")))
-        self.outcome = read_attrs(self.ctl)
+        self.ctl.sendall(attr_wire.encode([("request", "start")]))
+        self.outcome = attr_wire.read(self.ctl)
         self.peer = self.result.get(timeout=20)
         return self.outcome
 
