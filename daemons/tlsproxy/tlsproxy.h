@@ -115,6 +115,8 @@ bool	tlsproxy_tls_ready(const char **why_r);
  * the process's credentials, priorities, tickets and certificate request.
  * Returns 0 with *s_r set, or -1 with *err_r set (a GnuTLS error string).
  */
+/* tlsproxy_tls_send_ticket -- server, TLS 1.3: the ticket, after Finished. */
+void	tlsproxy_tls_send_ticket(gnutls_session_t);
 int	tlsproxy_tls_session(int fd, gnutls_session_t *s_r,
 	    const char **err_r);
 

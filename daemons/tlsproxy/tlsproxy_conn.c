@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/event.h>
 
@@ -219,6 +221,8 @@ handshake_step(struct tlsproxy_sess *s)
 	for (i = 0; i < HANDSHAKE_TRIES; i++) {
 		r = gnutls_handshake(s->tls);
 		if (r == GNUTLS_E_SUCCESS) {
+			if (!is_client(s))
+				tlsproxy_tls_send_ticket(s->tls);
 			handshake_done(s);
 			return;
 		}
@@ -326,6 +330,8 @@ static int
 do_request(struct tlsproxy_sess *s, const struct attr_msg *m,
     const char **err_r)
 {
+	int one = 1;
+
 	if (tlsproxy_req_parse(m, &s->req, err_r) == -1)
 		return -1;
 	if (s->nfds != 2) {
@@ -336,6 +342,13 @@ do_request(struct tlsproxy_sess *s, const struct attr_msg *m,
 		*err_r = "the descriptors are not stream sockets";
 		return -1;
 	}
+	/*
+	 * TLS writes a flight as several small records: without this,
+	 * Nagle's algorithm holds the last one back until the peer's
+	 * delayed ACK (40 ms) on every handshake.  Not TCP: no matter.
+	 */
+	(void)setsockopt(s->fds[0], IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
 	if (role_ready(s) == -1)
 		return 1;
 	if (reply_status(s, "ready") == -1) {
