@@ -94,13 +94,19 @@ build_tern() {
 
 # ---- helpers ------------------------------------------------------------
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
+# A TCP port on 127.0.0.1 that no socket uses now, below the kernel's
+# ephemeral range: a port in that range may become some client's local
+# port (ours, or another job's) before the server binds it, and then the
+# bind fails with "Address already in use".
 free_port() {
-	local i p
+	local i p lo span
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	span=$((lo - 20000))
+	[ "$span" -ge 1000 ] || die "the ephemeral port range starts too low ($lo)"
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % span))
 		[ "$p" = "${1:-}" ] && continue
-		[ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return 0; }
+		[ -z "$(ss -Htan "sport = :$p")" ] && { echo "$p"; return 0; }
 	done
 	die "no free port found"
 }
