@@ -249,7 +249,7 @@ static void
 entry(struct parse *ps, const char *s, size_t len)
 {
 	char key[MAP_KEY_MAX + 1], q[QUOTE_MAX];
-	const char *p, *end = s + len, *err;
+	const char *p, *end = s + len, *err = "bad key";
 	size_t klen;
 	bool aliases = ps->fmt == MAP_ALIASES;
 
