@@ -230,6 +230,9 @@ lookup_inline(struct map *m, const char *key, char *value, size_t sz)
 {
 	const struct map_entry *e;
 
+	/* An empty inline:{} has no array: bsearch must not see NULL. */
+	if (m->src.n == 0)
+		return MAP_NOTFOUND;
 	if ((e = bsearch(key, m->src.ents, m->src.n, sizeof(*m->src.ents),
 	    by_key)) == NULL)
 		return MAP_NOTFOUND;
