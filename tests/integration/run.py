@@ -46,12 +46,12 @@ def modules(names):
 
 def run_all(names):
     jobs = max(1, int(os.environ.get("TERN_TEST_JOBS", "3")))
-    todo = modules(names)
+    waiting = modules(names)
     running = []
     good = bad = 0
-    while todo or running:
-        while todo and len(running) < jobs:
-            name = todo.pop(0)
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            name = waiting.pop(0)
             p = subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), "--one", name],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
