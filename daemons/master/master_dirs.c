@@ -32,6 +32,7 @@ const struct master_dir master_dirs[] = {
 	{ "hold",	OWN_MAIL,	 0700 },
 	{ "corrupt",	OWN_MAIL,	 0700 },
 	{ "bounce",	OWN_MAIL,	 0700 },
+	{ "defer",	OWN_MAIL,	 0700 },
 	{ "private",	OWN_MAIL,	 0700 },
 	{ "maildrop",	OWN_MAIL_SETGID, 0730 },
 	{ "public",	OWN_MAIL_SETGID, 0710 },
