@@ -834,23 +834,34 @@ is_list_sep(int c)
 	return c == ',' || is_space(c);
 }
 
-/* e->value into words: separated by commas and/or white space. */
+/*
+ * e->value into words: separated by commas and/or white space, except
+ * inside braces, so that "inline:{ a=b, c=d }" stays one word.  An
+ * unbalanced "{" runs to the end of the value (map_open then says why).
+ */
 static void
 split_words(struct entry *e)
 {
-	const char *v = e->value;
-	size_t i, n = 0, len = strlen(v);
 	char *w;
+	size_t i, n = 0, len = strlen(e->value), depth = 0;
+	bool in_word = false;
 
-	for (i = 0; i < len; i++)
-		if (!is_list_sep((unsigned char)v[i]) &&
-		    (i == 0 || is_list_sep((unsigned char)v[i - 1])))
-			n++;
-	e->words = xreallocarray(NULL, n + 1, sizeof(*e->words));
-	e->wordbuf = w = xstrdup(v);
-	for (i = 0; i < len; i++)
-		if (is_list_sep((unsigned char)w[i]))
+	e->wordbuf = w = xstrdup(e->value);
+	/* Pass 1: cut; a separator outside braces becomes NUL. */
+	for (i = 0; i < len; i++) {
+		if (w[i] == '{')
+			depth++;
+		else if (w[i] == '}' && depth > 0)
+			depth--;
+		else if (depth == 0 && is_list_sep((unsigned char)w[i]))
 			w[i] = '\0';
+	}
+	for (i = 0; i < len; i++) {
+		if (w[i] != '\0' && !in_word)
+			n++;
+		in_word = w[i] != '\0';
+	}
+	e->words = xreallocarray(NULL, n + 1, sizeof(*e->words));
 	for (i = 0, n = 0; i < len; i++)
 		if (w[i] != '\0' && (i == 0 || w[i - 1] == '\0'))
 			e->words[n++] = &w[i];

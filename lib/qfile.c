@@ -38,6 +38,7 @@
 #define MAGIC_REC_LEN	(QFILE_REC_HDR + MAGIC_LEN)
 #define ARRIVAL_LEN	12		/* u64 seconds, u32 microseconds */
 #define END_LEN		12		/* u64 content size, u32 recipients */
+#define END_REC_LEN	(QFILE_REC_HDR + END_LEN)
 #define USEC_PER_SEC	1000000
 #define WBUF_MAX	(2 * (QFILE_REC_HDR + QFILE_REC_MAX))
 #define ENV_REC_MAX	2048		/* > the largest envelope payload */
@@ -84,7 +85,7 @@ static bool
 status_ok(uint8_t s)
 {
 	return s == QFILE_RS_PENDING || s == QFILE_RS_DELIVERED ||
-	    s == QFILE_RS_FAILED;
+	    s == QFILE_RS_FAILED || s == QFILE_RS_DONE;
 }
 
 /* Write all of p, through EINTR and short writes. */
@@ -570,8 +571,12 @@ release_parsed(struct qfile *q)
 	q->base_len = 0;
 }
 
+static int	pread_full(int, uint8_t *, size_t, off_t);
+
+/* envelope: data ends right after the begin record. */
 static int
-parse(struct qfile *q, const uint8_t *data, size_t len, const char **err_r)
+parse_mode(struct qfile *q, const uint8_t *data, size_t len, bool envelope,
+    const char **err_r)
 {
 	struct parser ps;
 
@@ -585,8 +590,8 @@ parse(struct qfile *q, const uint8_t *data, size_t len, const char **err_r)
 	while (ps.off < ps.len)
 		if (parse_record(&ps) == -1)
 			goto fail;
-	if (ps.prev != QFILE_T_END) {
-		ps.err = "missing end record";
+	if (ps.prev != (envelope ? QFILE_T_BEGIN : QFILE_T_END)) {
+		ps.err = envelope ? "truncated envelope" : "missing end record";
 		goto fail;
 	}
 	q->base = data;
@@ -611,6 +616,12 @@ qfile_clear(struct qfile *q)
 {
 	release_parsed(q);
 	buf_clear(&q->raw);
+}
+
+static int
+parse(struct qfile *q, const uint8_t *data, size_t len, const char **err_r)
+{
+	return parse_mode(q, data, len, false, err_r);
 }
 
 int
@@ -659,6 +670,102 @@ qfile_read(int fd, size_t max_size, struct qfile *q, const char **err_r)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Where the begin record ends in data, or 0 when data does not hold it
+ * yet.  Only frames are walked here; parse_mode checks everything.
+ */
+static size_t
+envelope_end(const uint8_t *data, size_t len)
+{
+	size_t off = MAGIC_REC_LEN;
+	uint32_t rlen;
+
+	while (len >= QFILE_REC_HDR && off <= len - QFILE_REC_HDR) {
+		rlen = ascii_get_be32(data + off + 1);
+		if (rlen > QFILE_REC_MAX)
+			return off + QFILE_REC_HDR;	/* parse says why */
+		if (rlen > len - off - QFILE_REC_HDR)
+			return 0;
+		if (data[off] == QFILE_T_BEGIN)
+			return off + QFILE_REC_HDR + rlen;
+		if (data[off] == QFILE_T_CONTENT || data[off] == QFILE_T_END)
+			return off + QFILE_REC_HDR + rlen;	/* out of order */
+		off += QFILE_REC_HDR + rlen;
+	}
+	return 0;
+}
+
+int
+qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
+    const char **err_r)
+{
+	uint8_t chunk[READ_CHUNK], tail[END_REC_LEN];
+	struct stat st;
+	off_t off = 0;
+	ssize_t n;
+	size_t end = 0;
+	int saved;
+
+	release_parsed(q);
+	buf_clear(&q->raw);
+	buf_init(&q->raw, max_size);
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		*err_r = strerror(saved);
+		errno = saved;
+		return -1;
+	}
+	while (end == 0) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			buf_clear(&q->raw);
+			*err_r = strerror(saved);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (buf_add(&q->raw, chunk, (size_t)n) == -1) {
+			buf_clear(&q->raw);
+			*err_r = "queue file envelope too large";
+			errno = EFBIG;
+			return -1;
+		}
+		off += n;
+		if (q->raw.len >= MAGIC_REC_LEN)
+			end = envelope_end(q->raw.data, q->raw.len);
+	}
+	if (end == 0)
+		end = q->raw.len;	/* parse_mode names the problem */
+	if (parse_mode(q, q->raw.data, end > q->raw.len ? q->raw.len : end,
+	    true, err_r) == -1)
+		goto bad;
+	/* The end record must be there, counting the same recipients. */
+	if (st.st_size < (off_t)(end + END_REC_LEN) ||
+	    pread_full(fd, tail, sizeof(tail),
+	    st.st_size - (off_t)END_REC_LEN) == -1 ||
+	    tail[0] != QFILE_T_END ||
+	    ascii_get_be32(tail + 1) != END_REC_LEN - QFILE_REC_HDR) {
+		release_parsed(q);
+		*err_r = "missing end record";
+		goto bad;
+	}
+	if (ascii_get_be32(tail + QFILE_REC_HDR + 8) != q->nrcpt) {
+		release_parsed(q);
+		*err_r = "end record recipient count differs";
+		goto bad;
+	}
+	q->content_size = ascii_get_be64(tail + QFILE_REC_HDR);
+	return 0;
+bad:
+	buf_clear(&q->raw);
+	errno = EBADMSG;
+	return -1;
 }
 
 int

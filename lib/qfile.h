@@ -79,6 +79,8 @@
 #define QFILE_RS_PENDING	0
 #define QFILE_RS_DELIVERED	1
 #define QFILE_RS_FAILED		2
+#define QFILE_RS_DONE		3	/* final, and every notice asked
+					   for (NOTIFY) was sent */
 
 struct qfile_client {
 	char		name[QFILE_HOST_MAX + 1];	/* reverse DNS, or "" */
@@ -166,6 +168,16 @@ int	qfile_read(int fd, size_t max_size, struct qfile *q,
  * that were received (after dot-unstuffing), to fd.  Returns 0, or -1
  * with errno set.
  */
+/*
+ * qfile_read_envelope -- like qfile_read, but only up to the begin
+ * record: the envelope, checked as strictly, with no content ranges.
+ * The end record is read too and must count the same recipients; its
+ * content size is in content_size.  For the queue manager, which holds
+ * many envelopes and never the content.  max_size bounds the envelope.
+ */
+int	qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
+	    const char **err_r);
+
 int	qfile_content_write(const struct qfile *, int fd);
 
 /*

@@ -232,10 +232,12 @@ multi_update(void)
 		    want ? SERVICE_AVAIL : SERVICE_BUSY) == -1)
 			event_base_loopexit(ctx->base, NULL);
 	}
+	if (ctx->draining && ctx->svc->drain != NULL)
+		return;		/* the service leaves when it is ready */
 	if (ctx->nclients == 0) {
 		if (ctx->draining)
 			event_base_loopexit(ctx->base, NULL);
-		else
+		else if (!ctx->svc->resident)
 			event_add(multi.ev_idle, &multi.idle);
 	} else
 		event_del(multi.ev_idle);
@@ -253,7 +255,10 @@ drain(struct service_ctx *ctx)
 	close(SERVICE_LISTEN_FD);
 	/* The master must not count on us for new clients any more. */
 	(void)service_status_write(SERVICE_STATUS_FD, SERVICE_BUSY);
-	multi_update();
+	if (ctx->svc->drain != NULL)
+		ctx->svc->drain(ctx);
+	else
+		multi_update();
 }
 
 static void
@@ -270,7 +275,7 @@ multi_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 	ctx->nclients++;
 	/* Used enough: take no more, exit when these are done. */
-	if (++multi.used >= multi.max_use)
+	if (++multi.used >= multi.max_use && !ctx->svc->resident)
 		drain(ctx);
 	else
 		multi_update();

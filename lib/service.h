@@ -77,6 +77,15 @@ struct service {
 	 * connection is over.
 	 */
 	void		(*client)(struct service_ctx *, int fd);
+	/*
+	 * Multi only.  resident: no max_idle, no max_use; the process runs
+	 * until stopped (qmgr).  drain, if set, replaces the default reaction
+	 * to a reload (finish the clients, then exit): the listener is
+	 * closed, then drain is called, and the service leaves the event
+	 * loop (event_base_loopexit) when it is ready.
+	 */
+	bool		 resident;
+	void		(*drain)(struct service_ctx *);
 };
 
 struct service_ctx {

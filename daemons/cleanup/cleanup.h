@@ -181,4 +181,8 @@ int	cleanup_sweep(int dirfd, const char *dirname, time_t now,
 #define CLEANUP_SWEEP_AGE	600	/* seconds */
 #define CLEANUP_SWEEP_EVERY	3600	/* seconds */
 
+/* cleanup_wake.c: the queue manager's wake-up. */
+void	cleanup_wake_init(const char *queue_dir);
+void	cleanup_wake_qmgr(void);
+
 #endif

@@ -504,6 +504,7 @@ do_end(struct conn *c, const struct attr_msg *m)
 		log_info("%s: queued, size=%llu, nrcpt=%lld", c->qid,
 		    (unsigned long long)c->size, (long long)c->nrcpt);
 	reply_ok(c);
+	cleanup_wake_qmgr();
 	return 0;
 }
 
@@ -655,6 +656,7 @@ cleanup_start(struct service_ctx *ctx)
 	if ((incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1)
 		fatal("%s", path);
+	cleanup_wake_init(conf_str(ctx->conf, "queue_directory"));
 	/* What a crashed cleanup left behind: now, then every hour. */
 	sweep(-1, 0, NULL);
 	if ((ev = event_new(ctx->base, -1, EV_PERSIST, sweep, NULL)) == NULL ||

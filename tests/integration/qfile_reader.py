@@ -52,7 +52,7 @@ NOTIFY_DELAY = 0x04
 NOTIFY_NEVER = 0x08
 
 # Recipient status.
-RS_PENDING, RS_DELIVERED, RS_FAILED = 0, 1, 2
+RS_PENDING, RS_DELIVERED, RS_FAILED, RS_DONE = 0, 1, 2, 3
 
 Client = collections.namedtuple("Client", "name addr port helo proto")
 Recipient = collections.namedtuple("Recipient",
@@ -237,7 +237,7 @@ def parse(data):
         elif tb == b"D":
             st = c.u8()
             c.done()
-            if st not in (RS_PENDING, RS_DELIVERED, RS_FAILED):
+            if st not in (RS_PENDING, RS_DELIVERED, RS_FAILED, RS_DONE):
                 raise QfileError("bad recipient status")
             q.recipients[-1] = q.recipients[-1]._replace(status=st)
         elif tb == b"B":

@@ -976,6 +976,29 @@ START_TEST(test_list_separators)
 }
 END_TEST
 
+/* Separators inside braces belong to the word: inline:{ a=b, c=d }. */
+START_TEST(test_list_braces)
+{
+	const char *const *w;
+	size_t n = 99;
+
+	ck_assert_int_eq(load("transport_maps = inline:{ a=b, c=d },"
+	    "lmdb:/x  inline:{x={y, z}} inline:{ open, end\n"), 0);
+	w = conf_list(conf, "transport_maps", &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(w[0], "inline:{ a=b, c=d }");
+	ck_assert_str_eq(w[1], "lmdb:/x");
+	ck_assert_str_eq(w[2], "inline:{x={y, z}}");
+	ck_assert_str_eq(w[3], "inline:{ open, end");
+	ck_assert_ptr_null(w[n]);
+	/* A stray "}" is an ordinary character. */
+	ck_assert_int_eq(load("mydestination = a} b\n"), 0);
+	w = conf_list(conf, "mydestination", &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(w[0], "a}");
+}
+END_TEST
+
 START_TEST(test_list_empty)
 {
 	const char *const *w;
@@ -1453,6 +1476,7 @@ conf_suite(void)
 
 	tc = tcase("lists");
 	tcase_add_test(tc, test_list_separators);
+	tcase_add_test(tc, test_list_braces);
 	tcase_add_test(tc, test_list_empty);
 	tcase_add_test(tc, test_list_default);
 	tcase_add_test(tc, test_list_expanded);

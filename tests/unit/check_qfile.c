@@ -879,7 +879,7 @@ START_TEST(test_put_limits)
 	r.notify = 0x10;
 	ck_assert_int_eq(qfile_put_rcpt(&w, &r), -1);
 	r.notify = QFILE_NOTIFY_NEVER;
-	r.status = 3;
+	r.status = 4;
 	ck_assert_int_eq(qfile_put_rcpt(&w, &r), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	r.status = QFILE_RS_PENDING;
@@ -1260,7 +1260,7 @@ START_TEST(test_set_status)
 	/* Refused: bad value, an offset that is not a status byte. */
 	slurp(fd, &before);
 	errno = 0;
-	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[1], 3), -1);
+	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[1], 4), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[1], 0xff), -1);
 	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[1] - 1, 0), -1);
@@ -1714,7 +1714,7 @@ static const struct bad_case bad_cases[] = {
 	    "malformed recipient record"),
 	REPL("recipient with a trailing byte", I_R1, 'R', "\0\x03" "a@b" "\0"
 	    "\0\0" "\0\0" "\0", "malformed recipient record"),
-	REPL("status 3", I_D1, 'D', "\x03", "bad recipient status"),
+	REPL("status 4", I_D1, 'D', "\x04", "bad recipient status"),
 	REPL("status 0xff", I_D2, 'D', "\xff", "bad recipient status"),
 	REPL("status of 0 bytes", I_D1, 'D', "", "malformed status record"),
 	REPL("status of 2 bytes", I_D1, 'D', "\0\0",
