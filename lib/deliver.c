@@ -521,8 +521,9 @@ read_rcpt(int sock, struct deliver_req *req, size_t i, int timeout_ms,
 
 /*
  * One request.  1: qmgr closed the connection between requests; 2: it
- * stayed silent for timeout_ms between requests.  0: a request; qerr is non-empty when
- * its queue file could not be read.  -1: the protocol broke (*err_r).
+ * stayed silent for timeout_ms between requests.  0: a request; qerr
+ * is non-empty when its queue file could not be read.  -1: the protocol
+ * broke (*err_r).
  */
 static int
 read_request(int sock, struct deliver_req *req, int timeout_ms,
@@ -534,6 +535,7 @@ read_request(int sock, struct deliver_req *req, int timeout_ms,
 	int rc;
 
 	qerr[0] = '\0';
+	req->queue_id[0] = '\0';
 	if ((rc = wait_request(sock, timeout_ms)) <= 0) {
 		if (rc == 0)
 			return 2;
@@ -621,17 +623,19 @@ deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
 	for (;;) {
 		r = read_request(sock, &req, timeout_ms, max_size, qerr,
 		    sizeof(qerr), &err);
-		if (r == 1 || r == 2) {
-			if (r == 2)
-				log_info("the queue manager sent nothing for "
-				    "%d ms: closing the connection", timeout_ms);
+		if (r == 2)
+			log_info("the queue manager sent nothing for %d ms: "
+			    "closing the connection", timeout_ms);
+		else if (r == -1 && qid_valid(req.queue_id,
+		    strlen(req.queue_id)))
+			log_warnx("%s: bad request from the queue manager: %s",
+			    req.queue_id, err);
+		else if (r == -1)
+			log_warnx("bad request from the queue manager: %s",
+			    err);
+		if (r != 0) {
 			req_clear(&req);
-			return 0;
-		}
-		if (r == -1) {
-			log_warnx("bad request from the queue manager: %s", err);
-			req_clear(&req);
-			return -1;
+			return r == -1 ? -1 : 0;
 		}
 		if (qerr[0] != '\0') {
 			log_warnx("%s: %s", req.queue_id, qerr);

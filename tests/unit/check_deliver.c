@@ -53,7 +53,7 @@
 			"Subject: test\r\n\r\nHello.\r\n"
 #define TIMEOUT_MS	2000
 
-static int	sv[2] = { -1, -1 };	/* sv[0]: qmgr (the test), sv[1]: agent */
+static int	sv[2] = { -1, -1 };	/* qmgr (the test), the agent */
 static char	qid[QID_LEN + 1];
 static size_t	baseline_fds;
 
@@ -270,7 +270,7 @@ handler(struct deliver_req *req, void *arg)
 		hs.index[i] = req->rcpts[i].index;
 		hs.notify[i] = req->rcpts[i].notify;
 	}
-	/* The source ignores the prefix (mailbox_copy sends it); 7-byte reads. */
+	/* read() gives no prefix (mailbox_copy sends it); 7-byte reads. */
 	deliver_src(req, &src, prefix, sizeof(prefix) - 1);
 	ck_assert_ptr_eq(src.prefix, prefix);
 	ck_assert_uint_eq(src.prefix_len, sizeof(prefix) - 1);
