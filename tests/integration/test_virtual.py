@@ -11,6 +11,7 @@ protocol errors (the connection is closed, the process exits and is
 reaped), mailboxes that cannot be written and a full disk (deferred,
 never bounced).  As root, mailboxes belong to virtual_uid and the agent
 is never uid 0 while it delivers; virtual_uid 0 is refused."""
+import fcntl
 import os
 import re
 import socket
@@ -93,6 +94,10 @@ class AgentConn:
 
     def request(self, qfd, rcpts, sender=SENDER, qid=QID):
         """rcpts: (index, addr) or (index, addr, orcpt); the replies."""
+        self.send_request(qfd, rcpts, sender, qid)
+        return self.replies(len(rcpts))
+
+    def send_request(self, qfd, rcpts, sender=SENDER, qid=QID):
         self.send_fd(qfd)
         self.send([("request", "deliver"), ("proto", "deliver/1"),
                    ("queue_id", qid), ("nexthop", "example.com"),
@@ -103,7 +108,9 @@ class AgentConn:
                        ("addr", r[1]),
                        ("orcpt_type", "rfc822" if orcpt else ""),
                        ("orcpt", orcpt), ("notify", 0)])
-        replies = [attr_wire.read(self.sock) for _ in rcpts]
+
+    def replies(self, n):
+        replies = [attr_wire.read(self.sock) for _ in range(n)]
         done = attr_wire.read(self.sock)
         assert done == {"status": "done"}, done
         return replies
@@ -452,21 +459,50 @@ class VirtualDeliveryTest(VirtualBase):
 
     @unittest.skipUnless(IS_ROOT, "ids change only when run as root")
     def test_agent_is_never_root(self):
+        # The test holds the mbox's fcntl lock, so the agent waits inside
+        # the delivery, its file open: look at it then.
+        d = os.path.join(self.base, "example.com")
+        os.makedirs(d)
+        os.chown(d, VUID, VGID)
+        path = os.path.join(d, "bob.mbox")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fds.append(fd)
+        os.chown(path, VUID, VGID)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         c = self.conn()
-        (r,) = self.deliver(["alice@example.com"], conn=c)
-        self.assert_result(r, 0, "sent", "2.0.0")
-        # The process that holds the connection and just delivered.
-        pid = int(self.log_line("alice@example.com", "sent").group(1))
+        c.send_request(self.qfile(["bob@example.com"]),
+                       [(0, "bob@example.com")])
+
+        def holder():
+            for pid in self.agent_pids():
+                try:
+                    fds = os.listdir("/proc/%d/fd" % pid)
+                    if any(os.readlink("/proc/%d/fd/%s" % (pid, f)) == path
+                           for f in fds):
+                        return pid
+                except OSError:
+                    pass
+            return None
+        pid = wait_for(holder, timeout=5)
+        self.assertIsNotNone(pid)
         uids, gids, groups = proc_ids(pid)
+        fcntl.lockf(fd, fcntl.LOCK_UN)
         self.assertEqual(uids, [VUID] * 4)
         self.assertEqual(gids, [VGID] * 4)
         self.assertEqual(groups, [VGID])
-        # And it can deliver again as the same user, on the same
-        # connection.
+        (r,) = c.replies(1)
+        self.assert_result(r, 0, "sent", "2.0.0")
+        self.assertEqual(int(self.log_line("bob@example.com",
+                                           "sent").group(1)), pid)
+        # A Maildir delivery by the same process: the files are its.
         (r,) = self.deliver(["alice@example.com"], conn=c)
         self.assert_result(r, 0, "sent", "2.0.0")
-        for n in os.listdir(os.path.join(self.base, "example.com/alice/new")):
-            st = os.stat(os.path.join(self.base, "example.com/alice/new", n))
+        md = os.path.join(self.base, "example.com", "alice")
+        for sub in ("", "new", "tmp", "cur"):
+            st = os.stat(os.path.join(md, sub))
+            self.assertEqual((st.st_uid, st.st_gid), (VUID, VGID))
+        for n in os.listdir(os.path.join(md, "new")):
+            st = os.stat(os.path.join(md, "new", n))
             self.assertEqual((st.st_uid, st.st_gid), (VUID, VGID))
 
 
