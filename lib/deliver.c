@@ -13,7 +13,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,46 +136,83 @@ deliver_src(struct deliver_req *req, struct mailbox_src *src,
 	src->prefix_len = prefix_len;
 }
 
+/*
+ * Is the line at p (n bytes, its line end included or not) part of a
+ * header section?  RFC 5322 2.2: a field name of printable ASCII but ':'
+ * (white space before the colon accepted, as section 4.5 allows), then
+ * ':'; or, after a field, a continuation line starting with SP or HT.
+ */
+static bool
+header_line(const uint8_t *p, size_t n, bool first)
+{
+	size_t i = 0;
+
+	if (n > 0 && (p[0] == ' ' || p[0] == '\t'))
+		return !first;
+	while (i < n && p[i] > ' ' && p[i] < 0x7f && p[i] != ':')
+		i++;
+	if (i == 0)
+		return false;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == ':';
+}
+
+/* Is the line at p (n bytes, without its LF) empty: "" or a lone CR? */
+static bool
+empty_line(const uint8_t *p, size_t n)
+{
+	return n == 0 || (n == 1 && p[0] == '\r');
+}
+
 const uint8_t *
 deliver_header(struct deliver_req *req, size_t *len_r)
 {
 	const struct qfile_range *rg;
-	size_t i, k, cap = 0, len = 0, line_start = 0;
+	size_t i, k, cap = 4096, len = 0, line_start = 0;
 	uint8_t c;
 
 	if (req->hdr != NULL) {
 		*len_r = req->hdr_len;
 		return req->hdr;
 	}
+	req->hdr = xmalloc(cap);
 	for (i = 0; i < req->q.ncontent; i++) {
 		rg = &req->q.content[i];
 		for (k = 0; k < rg->len; k++) {
 			c = req->q.base[rg->off + k];
-			/* An empty line ends the header section. */
-			if (c == '\n' && (len == line_start ||
-			    (len == line_start + 1 &&
-			    req->hdr[line_start] == '\r')))
+			if (c == '\n' && empty_line(req->hdr + line_start,
+			    len - line_start)) {
+				/* An empty line ends the header section. */
+				len = line_start;
 				goto done;
+			}
 			if (len == DELIVER_HEADER_MAX)
 				goto done;
 			if (len == cap) {
-				cap = cap == 0 ? 4096 : cap * 2;
+				cap *= 2;
 				if (cap > DELIVER_HEADER_MAX)
 					cap = DELIVER_HEADER_MAX;
 				req->hdr = xreallocarray(req->hdr, cap, 1);
 			}
 			req->hdr[len++] = c;
-			if (c == '\n')
-				line_start = len;
+			if (c != '\n')
+				continue;
+			/* So does the first line that is not a header. */
+			if (!header_line(req->hdr + line_start,
+			    len - line_start, line_start == 0)) {
+				len = line_start;
+				goto done;
+			}
+			line_start = len;
 		}
 	}
 done:
-	/* Drop a trailing lone CR of the empty line. */
-	if (len > line_start && len == line_start + 1 &&
-	    req->hdr[line_start] == '\r')
+	/* A last line without its line end, or cut at the limit. */
+	if (len > line_start && (empty_line(req->hdr + line_start,
+	    len - line_start) || !header_line(req->hdr + line_start,
+	    len - line_start, line_start == 0)))
 		len = line_start;
-	if (req->hdr == NULL)
-		req->hdr = xmalloc(1);
 	req->hdr_len = len;
 	*len_r = len;
 	return req->hdr;
@@ -313,105 +354,227 @@ is_request(const struct attr_msg *m, const char *what)
 	    memcmp(a->val, what, a->len) == 0;
 }
 
-/* 1: qmgr closed the connection between requests. */
+/*
+ * Wait for the next request: 1 when one is there, 0 when qmgr stayed
+ * silent for timeout_ms, -1 on a poll error.
+ */
 static int
-read_request(int sock, struct deliver_req *req, int timeout_ms,
-    size_t max_size, const char **err_r)
+wait_request(int sock, int timeout_ms)
 {
-	struct attr_msg m;
-	char proto[32], byte;
+	struct pollfd pfd;
+	int n;
+
+	pfd.fd = sock;
+	pfd.events = POLLIN;
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n == -1 && errno == EINTR);
+	return n > 0 ? 1 : n;
+}
+
+/* The queue file: a regular file, opened read-only. */
+static int
+check_qfile_fd(int fd, const char **err_r)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*err_r = "the descriptor is not a regular file";
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_ACCMODE) != O_RDONLY) {
+		*err_r = "the queue file is not open read-only";
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 1: the byte 'Q' with exactly one descriptor. */
+static int
+read_fd(int sock, struct deliver_req *req, const char **err_r)
+{
 	int fds[FDPASS_MAX];
 	size_t nfds = 0, i;
-	int64_t n;
 	ssize_t got;
-	int rc = -1;
-	struct deliver_rcpt *r;
+	char byte = 0;
 
 	got = fdpass_recv(sock, fds, FDPASS_MAX, &nfds, &byte, 1);
 	if (got == 0)
 		return 1;
 	if (got == -1) {
-		*err_r = strerror(errno);
+		*err_r = errno == EBADMSG ? "bad control message (too many "
+		    "descriptors?)" : strerror(errno);
 		return -1;
 	}
 	if (nfds != 1 || byte != 'Q') {
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
-		*err_r = "expected one queue file descriptor";
+		*err_r = byte != 'Q' ? "expected the byte Q" :
+		    "expected one queue file descriptor";
 		return -1;
 	}
 	req->fd = fds[0];
+	return check_qfile_fd(req->fd, err_r);
+}
 
-	attr_msg_init(&m);
-	if (attr_read(sock, &m, timeout_ms, err_r) == -1)
-		goto out;
-	if (!is_request(&m, "deliver")) {
+/* Step 2: the deliver message, and the queue file it names. */
+static int
+read_deliver(int sock, struct deliver_req *req, int timeout_ms,
+    size_t max_size, struct attr_msg *m, char *qerr, size_t qerrsz,
+    const char **err_r)
+{
+	char proto[32];
+	const char *why;
+	int64_t n;
+
+	if (attr_read(sock, m, timeout_ms, err_r) == -1)
+		return -1;
+	if (!is_request(m, "deliver")) {
 		*err_r = "expected request=deliver";
-		goto out;
+		return -1;
 	}
-	if (get_str(&m, "proto", proto, sizeof(proto), err_r) == -1 ||
-	    get_str(&m, "queue_id", req->queue_id, sizeof(req->queue_id),
+	if (get_str(m, "proto", proto, sizeof(proto), err_r) == -1 ||
+	    get_str(m, "queue_id", req->queue_id, sizeof(req->queue_id),
 	    err_r) == -1 ||
-	    get_str(&m, "nexthop", req->nexthop, sizeof(req->nexthop),
+	    get_str(m, "nexthop", req->nexthop, sizeof(req->nexthop),
 	    err_r) == -1 ||
-	    get_str(&m, "sender", req->sender, sizeof(req->sender),
+	    get_str(m, "sender", req->sender, sizeof(req->sender),
 	    err_r) == -1)
-		goto out;
+		return -1;
 	if (strcmp(proto, DELIVER_PROTO) != 0) {
 		*err_r = "unknown protocol version";
-		goto out;
+		return -1;
 	}
 	if (!qid_valid(req->queue_id, strlen(req->queue_id))) {
 		*err_r = "bad queue_id";
-		goto out;
+		return -1;
 	}
-	if (attr_get_int(&m, "nrcpt", &n) == -1 || n < 1 ||
+	if (attr_get_int(m, "nrcpt", &n) == -1 || n < 1 ||
 	    n > DELIVER_RCPT_MAX) {
 		*err_r = "bad nrcpt";
-		goto out;
-	}
-	if (qfile_read(req->fd, max_size, &req->q, err_r) == -1)
-		goto out;
-	if (strcmp(req->q.sender.addr, req->sender) != 0) {
-		*err_r = "sender does not match the queue file";
-		goto out;
+		return -1;
 	}
 	req->rcpts = xcalloc((size_t)n, sizeof(*req->rcpts));
-	for (i = 0; i < (size_t)n; i++) {
-		int64_t idx, notify;
-
-		if (attr_read(sock, &m, timeout_ms, err_r) == -1)
-			goto out;
-		if (!is_request(&m, "rcpt")) {
-			*err_r = "expected request=rcpt";
-			goto out;
-		}
-		r = &req->rcpts[i];
-		req->nrcpt = i + 1;
-		if ((r->addr = dup_str(&m, "addr", QFILE_ADDR_MAX,
-		    err_r)) == NULL ||
-		    (r->orcpt_type = dup_str(&m, "orcpt_type",
-		    QFILE_ORCPT_TYPE_MAX, err_r)) == NULL ||
-		    (r->orcpt = dup_str(&m, "orcpt", QFILE_ADDR_MAX,
-		    err_r)) == NULL)
-			goto out;
-		if (attr_get_int(&m, "index", &idx) == -1 || idx < 0 ||
-		    (size_t)idx >= req->q.nrcpt ||
-		    attr_get_int(&m, "notify", &notify) == -1 ||
-		    notify < 0 || notify > 0xff) {
-			*err_r = "bad index or notify";
-			goto out;
-		}
-		if (strcmp(req->q.rcpts[idx].addr, r->addr) != 0) {
-			*err_r = "recipient does not match the queue file";
-			goto out;
-		}
-		r->index = (uint32_t)idx;
-		r->notify = (uint8_t)notify;
+	req->nrcpt = (size_t)n;
+	/*
+	 * A file that cannot be read now (I/O error, too large, damaged on
+	 * disk) is not qmgr breaking the protocol: the request is still
+	 * read, and each recipient deferred with the reason.
+	 */
+	if (qfile_read(req->fd, max_size, &req->q, &why) == -1) {
+		snprintf(qerr, qerrsz, "cannot read the queue file: %s", why);
+		return 0;
 	}
-	rc = 0;
-out:
+	if (strcmp(req->q.sender.addr, req->sender) != 0) {
+		*err_r = "sender does not match the queue file";
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 3: recipient i.  seen marks the file's recipients already named. */
+static int
+read_rcpt(int sock, struct deliver_req *req, size_t i, int timeout_ms,
+    struct attr_msg *m, bool have_file, uint8_t *seen, const char **err_r)
+{
+	struct deliver_rcpt *r = &req->rcpts[i];
+	int64_t idx, notify;
+
+	if (attr_read(sock, m, timeout_ms, err_r) == -1)
+		return -1;
+	if (!is_request(m, "rcpt")) {
+		*err_r = "expected request=rcpt";
+		return -1;
+	}
+	if ((r->addr = dup_str(m, "addr", QFILE_ADDR_MAX, err_r)) == NULL ||
+	    (r->orcpt_type = dup_str(m, "orcpt_type", QFILE_ORCPT_TYPE_MAX,
+	    err_r)) == NULL ||
+	    (r->orcpt = dup_str(m, "orcpt", QFILE_ADDR_MAX, err_r)) == NULL)
+		return -1;
+	if (attr_get_int(m, "index", &idx) == -1 || idx < 0 ||
+	    idx >= QFILE_RCPT_MAX ||
+	    (have_file && (size_t)idx >= req->q.nrcpt)) {
+		*err_r = "recipient index out of range";
+		return -1;
+	}
+	if (attr_get_int(m, "notify", &notify) == -1 || notify < 0 ||
+	    (notify & ~(int64_t)0x0f) != 0) {
+		*err_r = "bad notify";
+		return -1;
+	}
+	r->index = (uint32_t)idx;
+	r->notify = (uint8_t)notify;
+	if (!have_file)
+		return 0;
+	if (strcmp(req->q.rcpts[idx].addr, r->addr) != 0) {
+		*err_r = "recipient does not match the queue file";
+		return -1;
+	}
+	if (seen[idx]) {
+		*err_r = "recipient named twice in one request";
+		return -1;
+	}
+	seen[idx] = 1;
+	return 0;
+}
+
+/*
+ * One request.  1: qmgr closed the connection between requests; 2: it
+ * stayed silent for timeout_ms between requests.  0: a request; qerr
+ * is non-empty when its queue file could not be read.  -1: the protocol
+ * broke (*err_r).
+ */
+static int
+read_request(int sock, struct deliver_req *req, int timeout_ms,
+    size_t max_size, char *qerr, size_t qerrsz, const char **err_r)
+{
+	struct attr_msg m;
+	uint8_t *seen = NULL;
+	size_t i;
+	int rc;
+
+	qerr[0] = '\0';
+	req->queue_id[0] = '\0';
+	if ((rc = wait_request(sock, timeout_ms)) <= 0) {
+		if (rc == 0)
+			return 2;
+		*err_r = strerror(errno);
+		return -1;
+	}
+	if ((rc = read_fd(sock, req, err_r)) != 0)
+		return rc;
+	attr_msg_init(&m);
+	rc = read_deliver(sock, req, timeout_ms, max_size, &m, qerr, qerrsz,
+	    err_r);
+	if (rc == 0 && qerr[0] == '\0')
+		seen = xcalloc(req->q.nrcpt, 1);
+	for (i = 0; rc == 0 && i < req->nrcpt; i++)
+		rc = read_rcpt(sock, req, i, timeout_ms, &m, qerr[0] == '\0',
+		    seen, err_r);
+	free(seen);
 	attr_msg_clear(&m);
+	return rc;
+}
+
+static int
+write_one(int sock, const struct deliver_rcpt *r, int timeout_ms,
+    const char **err_r)
+{
+	struct buf out;
+	int rc = -1;
+
+	attr_out_init(&out);
+	if (attr_put_str(&out, "status", "rcpt") == -1 ||
+	    attr_put_int(&out, "index", r->index) == -1 ||
+	    attr_put_str(&out, "result", result_name(r->result)) == -1 ||
+	    attr_put_str(&out, "dsn", r->dsn) == -1 ||
+	    attr_put_str(&out, "relay", r->relay) == -1 ||
+	    attr_put_str(&out, "text", r->text) == -1)
+		*err_r = "cannot build a reply";
+	else
+		rc = attr_write(sock, &out, timeout_ms, err_r);
+	buf_clear(&out);
 	return rc;
 }
 
@@ -422,30 +585,22 @@ write_replies(int sock, struct deliver_req *req, int timeout_ms,
 	struct deliver_rcpt *r;
 	struct buf out;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	buf_init(&out, ATTR_MSG_MAX);
-	for (i = 0; i < req->nrcpt && rc == 0; i++) {
+	for (i = 0; i < req->nrcpt; i++) {
 		r = &req->rcpts[i];
 		if (r->result == DELIVER_NONE)
 			deliver_set(r, DELIVER_DEFERRED, "4.3.0", "",
 			    "delivery agent did not handle the recipient");
-		attr_out_init(&out);
-		if (attr_put_str(&out, "status", "rcpt") == -1 ||
-		    attr_put_int(&out, "index", r->index) == -1 ||
-		    attr_put_str(&out, "result", result_name(r->result)) == -1 ||
-		    attr_put_str(&out, "dsn", r->dsn) == -1 ||
-		    attr_put_str(&out, "relay", r->relay) == -1 ||
-		    attr_put_str(&out, "text", r->text) == -1 ||
-		    attr_write(sock, &out, timeout_ms, err_r) == -1)
-			rc = -1;
+		if (write_one(sock, r, timeout_ms, err_r) == -1)
+			return -1;
 	}
-	if (rc == 0) {
-		attr_out_init(&out);
-		if (attr_put_str(&out, "status", "done") == -1 ||
-		    attr_write(sock, &out, timeout_ms, err_r) == -1)
-			rc = -1;
-	}
+	attr_out_init(&out);
+	if (attr_put_str(&out, "status", "done") == -1) {
+		*err_r = "cannot build a reply";
+		rc = -1;
+	} else
+		rc = attr_write(sock, &out, timeout_ms, err_r);
 	buf_clear(&out);
 	return rc;
 }
@@ -455,7 +610,9 @@ deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
     void *arg, int timeout_ms, size_t max_size)
 {
 	struct deliver_req req;
+	char qerr[DELIVER_TEXT_MAX + 1];
 	const char *err = "";
+	size_t i;
 	int r;
 
 	memset(&req, 0, sizeof(req));
@@ -464,17 +621,29 @@ deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
 	if (max_size == 0)
 		max_size = DEFAULT_MAX_SIZE;
 	for (;;) {
-		r = read_request(sock, &req, timeout_ms, max_size, &err);
-		if (r == 1) {
+		r = read_request(sock, &req, timeout_ms, max_size, qerr,
+		    sizeof(qerr), &err);
+		if (r == 2)
+			log_info("the queue manager sent nothing for %d ms: "
+			    "closing the connection", timeout_ms);
+		else if (r == -1 && qid_valid(req.queue_id,
+		    strlen(req.queue_id)))
+			log_warnx("%s: bad request from the queue manager: %s",
+			    req.queue_id, err);
+		else if (r == -1)
+			log_warnx("bad request from the queue manager: %s",
+			    err);
+		if (r != 0) {
 			req_clear(&req);
-			return 0;
+			return r == -1 ? -1 : 0;
 		}
-		if (r == -1) {
-			log_warnx("bad request from the queue manager: %s", err);
-			req_clear(&req);
-			return -1;
-		}
-		handler(&req, arg);
+		if (qerr[0] != '\0') {
+			log_warnx("%s: %s", req.queue_id, qerr);
+			for (i = 0; i < req.nrcpt; i++)
+				deliver_set(&req.rcpts[i], DELIVER_DEFERRED,
+				    "4.3.0", "", "%s", qerr);
+		} else
+			handler(&req, arg);
 		if (write_replies(sock, &req, timeout_ms, &err) == -1) {
 			log_warnx("cannot answer the queue manager: %s", err);
 			req_clear(&req);

@@ -70,13 +70,23 @@ struct deliver_req {
 };
 
 /*
- * deliver_serve -- read requests on sock until qmgr closes it (returns 0)
- * or the protocol breaks (returns -1 and logs why).  For each request,
+ * deliver_serve -- read requests on sock until qmgr closes it, or sends
+ * nothing for timeout_ms between two requests (returns 0), or the
+ * protocol breaks (returns -1 and logs why).  For each request,
  * handler(req, arg) sets a result on each recipient it handles; one it
  * leaves unset is reported as deferred (4.3.0, "delivery agent did not
- * handle the recipient").  timeout_ms bounds each read and write.
- * max_size bounds the queue file read (0: message_size_limit's default
- * worth plus envelope).
+ * handle the recipient").  timeout_ms bounds each read and write (and
+ * the wait for the next request).  max_size bounds the queue file read
+ * (0: 128 MiB).
+ *
+ * Protocol errors (the connection is closed): not exactly one
+ * descriptor with the byte 'Q', a descriptor that is not a regular file
+ * open read-only, a malformed or unexpected message, another proto,
+ * nrcpt outside 1..DELIVER_RCPT_MAX, a sender or a recipient address
+ * that differs from the queue file's, an index out of range or named
+ * twice in one request, notify bits outside QFILE_NOTIFY_*.  A queue
+ * file that cannot be read or parsed is not one: the handler is not
+ * called and every recipient is deferred (4.3.0) with the reason.
  */
 int	deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
 	    void *arg, int timeout_ms, size_t max_size);
@@ -100,8 +110,13 @@ void	deliver_src(struct deliver_req *, struct mailbox_src *,
 	    const void *prefix, size_t prefix_len);
 
 /*
- * deliver_header -- the message's header section (up to, not including,
- * the empty line), at most DELIVER_HEADER_MAX bytes; held in req.
+ * deliver_header -- the message's header section, at most
+ * DELIVER_HEADER_MAX bytes, held in req.  It ends before the empty line
+ * (CRLF or LF) that ends it or, as cleanup reads it, before the first
+ * line that is neither a header field (RFC 5322 2.2: a name of printable
+ * ASCII but ':', optional white space, ':') nor, after one, a
+ * continuation line (starting with SP or HT).  Every line it holds
+ * keeps its line end, except a last one the content did not end.
  */
 const uint8_t *deliver_header(struct deliver_req *, size_t *len_r);
 

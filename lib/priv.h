@@ -3,8 +3,9 @@
  *
  * priv.h -- dropping privilege for good (base layer).
  *
- * Only the service skeleton (service.c) and the local delivery agent call
- * priv_drop(); no other code calls set*id().
+ * Only the service skeleton (service.c) and the local and virtual delivery
+ * agents (started with unpriv n) call priv_drop(); no other code calls
+ * set*id().
  */
 #ifndef TERN_PRIV_H
 #define TERN_PRIV_H
