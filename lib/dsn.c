@@ -629,7 +629,8 @@ text_rcpt(struct dsn *d, const struct dsn_rcpt *r, struct buf *line)
 	int rc = -1;
 
 	buf_init(&host, 1024);
-	if (buf_add(line, "<", 1) == -1 || clean(line, str(r->addr), QFILE_ADDR_MAX, d->utf8, false) == -1 ||
+	if (buf_add(line, "<", 1) == -1 ||
+	    clean(line, str(r->addr), QFILE_ADDR_MAX, d->utf8, false) == -1 ||
 	    buf_add(line, ">", 1) == -1)
 		goto out;
 	if (str(r->orcpt)[0] != '\0' &&
@@ -888,8 +889,7 @@ choose_boundary(struct dsn *d)
 	size_t i, k = 0;
 
 	for (i = 0; s[i] != '\0' && k < 24; i++)
-		if ((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z'))
+		if (ascii_isalnum(s[i]))
 			qid[k++] = s[i];
 	qid[k] = '\0';
 	for (i = 0; i < DSN_BOUNDARY_TRIES; i++) {

@@ -81,22 +81,27 @@ qualify(char *out, size_t sz, const char *addr, const char *myorigin)
 	return n < 0 || (size_t)n >= sz ? -1 : 0;
 }
 
+/* A qualified address at myhostname is at myorigin (in place). */
+static void
+local_domain(char *addr, size_t sz, const struct bounce_conf *c)
+{
+	char *at = strrchr(addr, '@');
+
+	if (at != NULL && strcasecmp(at + 1, c->myhostname) == 0)
+		strlcpy(at + 1, c->myorigin, sz - (size_t)(at + 1 - addr));
+}
+
 /* Is a the address b (qualified, myhostname meaning myorigin)? */
 static bool
 same_addr(const struct bounce_conf *c, const char *a, const char *b)
 {
 	char qa[QFILE_ADDR_MAX + 300], qb[QFILE_ADDR_MAX + 300];
-	char *at;
 
 	if (qualify(qa, sizeof(qa), a, c->myorigin) == -1 ||
 	    qualify(qb, sizeof(qb), b, c->myorigin) == -1)
 		return false;
-	if ((at = strrchr(qa, '@')) != NULL &&
-	    strcasecmp(at + 1, c->myhostname) == 0)
-		strlcpy(at + 1, c->myorigin, sizeof(qa) - (size_t)(at + 1 - qa));
-	if ((at = strrchr(qb, '@')) != NULL &&
-	    strcasecmp(at + 1, c->myhostname) == 0)
-		strlcpy(at + 1, c->myorigin, sizeof(qb) - (size_t)(at + 1 - qb));
+	local_domain(qa, sizeof(qa), c);
+	local_domain(qb, sizeof(qb), c);
 	return strcasecmp(qa, qb) == 0;
 }
 

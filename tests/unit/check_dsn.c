@@ -112,7 +112,8 @@ setup(void)
 	fx.n.now = 1700000100;
 	fx.n.size_limit = 50000;
 	fx.n.nonce = NONCE;
-	rcpt(0, "b@example.net", "failed", "5.1.1", "mx.example.net[192.0.2.9]:25",
+	rcpt(0, "b@example.net", "failed", "5.1.1",
+	    "mx.example.net[192.0.2.9]:25",
 	    "550 5.1.1 <b@example.net>: Recipient address rejected", true);
 	dsn_init(&fx.d);
 	buf_init(&fx.out, 1u << 30);
@@ -1000,7 +1001,8 @@ START_TEST(test_write_errors)
 	ck_assert_int_eq(dsn_prepare(&fx.d, &fx.n, &err), 0);
 	for (i = 0; i < 8; i++) {
 		fail_after = i;
-		ck_assert_int_eq(dsn_write(&fx.d, "a@b", failing_out, NULL), -1);
+		ck_assert_int_eq(dsn_write(&fx.d, "a@b", failing_out, NULL),
+		    -1);
 	}
 	fail_after = 100;
 	ck_assert_int_eq(dsn_write(&fx.d, "a@b", failing_out, NULL), 0);
