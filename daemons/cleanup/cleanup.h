@@ -147,7 +147,8 @@ void	cleanup_date(char *buf, size_t sz, int64_t when);
 
 /* What the Received: header says. */
 struct cleanup_rcvd {
-	const struct qfile_client *client;	/* NULL: a local submission */
+	const struct qfile_client *client;	/* NULL: local or internal */
+	bool		 internal;	/* mail Tern made: no client, no uid */
 	const char	*tls_proto;	/* "TLSv1.3"; NULL or "": no TLS */
 	const char	*tls_cipher;
 	int64_t		 uid;		/* local: the submitting user */
@@ -161,7 +162,8 @@ struct cleanup_rcvd {
 /*
  * cleanup_received -- the Received: header for a message (RFC 5321
  * 4.4, protocol names per RFC 3848, the TLS comment and the local form
- * as Postfix writes them), ending in a line end, into buf.  Returns its
+ * as Postfix writes them; the internal form is the local one without
+ * "from userid"), ending in a line end, into buf.  Returns its
  * length, or 0 when it did not fit.
  */
 size_t	cleanup_received(char *buf, size_t sz, const struct cleanup_rcvd *);

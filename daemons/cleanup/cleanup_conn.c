@@ -53,6 +53,7 @@ struct conn {
 	char		 tls_proto[CLEANUP_TLS_PROTO_MAX + 1];
 	char		 tls_cipher[CLEANUP_TLS_CIPHER_MAX + 1];
 	bool		 local;		/* origin=local: no client */
+	bool		 internal;	/* origin=internal: no client, no uid */
 	int64_t		 uid;		/* local: the submitting user */
 	char		 from[CLEANUP_FROM_MAX];	/* local: for From: */
 	int64_t		 arrival;
@@ -150,6 +151,16 @@ printable(const char *s)
 	return true;
 }
 
+/* A sender of ours: no control character (8-bit is SMTPUTF8's). */
+static bool
+no_controls(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* An attribute that may be missing: then "". */
 static int
 get_opt_str(const struct attr_msg *m, const char *name, char *buf, size_t sz)
@@ -161,7 +172,10 @@ get_opt_str(const struct attr_msg *m, const char *name, char *buf, size_t sz)
 	return attr_get_str(m, name, buf, sz);
 }
 
-/* origin: "smtp" (or none) or "local"; a local one names its uid. */
+/*
+ * origin: "smtp" (or none), "local" (names its uid) or "internal" (mail
+ * Tern makes itself: bounce notices; it names nothing).
+ */
 static int
 get_origin(struct conn *c, const struct attr_msg *m)
 {
@@ -171,6 +185,10 @@ get_origin(struct conn *c, const struct attr_msg *m)
 		return -1;
 	if (origin[0] == '\0' || strcmp(origin, "smtp") == 0)
 		return 0;
+	if (strcmp(origin, "internal") == 0) {
+		c->internal = true;
+		return 0;
+	}
 	if (strcmp(origin, "local") != 0)
 		return -1;
 	c->local = true;
@@ -259,9 +277,11 @@ do_begin(struct conn *c, const struct attr_msg *m)
 	    attr_get_int(m, "nrcpt", &c->nrcpt) == -1 || c->nrcpt < 1 ||
 	    c->nrcpt > QFILE_RCPT_MAX)
 		return -1;
-	/* A local submission has no client, and no TLS. */
-	if (!c->local &&
+	/* A local submission has no client, and no TLS; nor has ours. */
+	if (!c->local && !c->internal &&
 	    (get_client(m, &c->client) == -1 || get_tls(c, m) == -1))
+		return -1;
+	if (c->internal && !no_controls(snd.addr))
 		return -1;
 	if (c->local && cleanup_from(c->from, sizeof(c->from), snd.addr,
 	    conf_str(conf, "myorigin")) == -1)
@@ -283,16 +303,22 @@ do_begin(struct conn *c, const struct attr_msg *m)
 		fail_write(c, errno);
 		return 0;
 	}
-	/* Room for what we add beside the client's content; 0: no limit. */
+	/*
+	 * Room for what we add beside the client's content; 0: no limit.
+	 * Mail we make ourselves is bounded by its maker (bounce by
+	 * bounce_size_limit), and a notice about a message close to
+	 * message_size_limit must not fail for ever on that limit.
+	 */
 	limit = (uint64_t)conf_size(conf, "message_size_limit");
 	room = CLEANUP_RECEIVED_MAX + (c->local ? CLEANUP_ADDED_MAX : 0);
-	qfile_writer_limits(&c->w, QFILE_RCPT_MAX, limit == 0 ? UINT64_MAX :
-	    limit + room);
+	qfile_writer_limits(&c->w, QFILE_RCPT_MAX, limit == 0 || c->internal ?
+	    UINT64_MAX : limit + room);
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->arrival = now.tv_sec;
 	if (qfile_put_arrival(&c->w, now.tv_sec,
 	    (uint32_t)(now.tv_nsec / 1000)) == -1 ||
-	    (!c->local && qfile_put_client(&c->w, &c->client) == -1) ||
+	    (!c->local && !c->internal &&
+	    qfile_put_client(&c->w, &c->client) == -1) ||
 	    qfile_put_sender(&c->w, &snd) == -1)
 		fail_write(c, errno);
 	return 0;
@@ -348,7 +374,8 @@ add_received(struct conn *c, bool crlf)
 		return 0;
 	c->received_done = true;
 	memset(&r, 0, sizeof(r));
-	r.client = c->local ? NULL : &c->client;
+	r.client = c->local || c->internal ? NULL : &c->client;
+	r.internal = c->internal;
 	r.tls_proto = c->tls_proto;
 	r.tls_cipher = c->tls_cipher;
 	r.uid = c->uid;
@@ -500,6 +527,9 @@ do_end(struct conn *c, const struct attr_msg *m)
 		log_info("%s: queued, size=%llu, nrcpt=%lld, uid=%lld", c->qid,
 		    (unsigned long long)c->size, (long long)c->nrcpt,
 		    (long long)c->uid);
+	else if (c->internal)
+		log_info("%s: queued, size=%llu, nrcpt=%lld, origin=internal",
+		    c->qid, (unsigned long long)c->size, (long long)c->nrcpt);
 	else
 		log_info("%s: queued, size=%llu, nrcpt=%lld", c->qid,
 		    (unsigned long long)c->size, (long long)c->nrcpt);

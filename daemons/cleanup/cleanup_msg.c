@@ -96,11 +96,17 @@ cleanup_date(char *buf, size_t sz, int64_t when)
 	    (off < 0 ? -off : off) % 60);
 }
 
-/* "Received: by host (Tern, from userid UID) id QID; date", Postfix's. */
+/*
+ * "Received: by host (Tern, from userid UID) id QID; date", Postfix's;
+ * mail Tern made itself (a bounce) has no user: "by host (Tern) id ...".
+ */
 static int
 received_local(char *buf, size_t sz, const struct cleanup_rcvd *r,
     const char *date, const char *eol)
 {
+	if (r->internal)
+		return snprintf(buf, sz, "Received: by %s (Tern)%s\tid %s; "
+		    "%s%s", r->myhostname, eol, r->qid, date, eol);
 	return snprintf(buf, sz, "Received: by %s (Tern, from userid %lld)%s"
 	    "\tid %s; %s%s", r->myhostname, (long long)r->uid, eol, r->qid,
 	    date, eol);

@@ -205,6 +205,26 @@ START_TEST(test_received_local)
 }
 END_TEST
 
+START_TEST(test_received_internal)
+{
+	struct cleanup_rcvd r;
+	char buf[1024], date[64], want[1024];
+	size_t n;
+
+	rcvd_init(&r, NULL);
+	r.internal = true;
+	r.uid = 1000;		/* not shown: a bounce has no user */
+	r.when = 1700000000;
+	cleanup_date(date, sizeof(date), r.when);
+	n = cleanup_received(buf, sizeof(buf), &r);
+	ck_assert_uint_eq(n, strlen(buf));
+	snprintf(want, sizeof(want), "Received: by mx.example (Tern)\r\n"
+	    "\tid QID1; %s\r\n", date);
+	ck_assert_str_eq(buf, want);
+	ck_assert_uint_eq(cleanup_received(buf, 30, &r), 0);
+}
+END_TEST
+
 /* ---- the header section of a local submission ---------------------- */
 
 #define ALL	CLEANUP_HDR_ALL
@@ -620,6 +640,7 @@ cleanup_suite(void)
 	tcase_add_test(tc, test_received_header);
 	tcase_add_test(tc, test_received_tls);
 	tcase_add_test(tc, test_received_local);
+	tcase_add_test(tc, test_received_internal);
 	tcase_add_test(tc, test_date);
 	suite_add_tcase(s, tc);
 
