@@ -187,6 +187,21 @@ add_trimmed(struct alias_list *l, const char *s, size_t start, size_t end,
 	return add_target_text(l, s + start, end - start, err);
 }
 
+/* A byte no target may hold: NUL, controls other than tab, CR, LF. */
+static bool
+bad_byte(unsigned char c, char *err)
+{
+	if (c == '\0') {
+		fail(err, "NUL byte");
+		return true;
+	}
+	if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f) {
+		fail(err, "control character");
+		return true;
+	}
+	return false;
+}
+
 int
 alias_parse(struct alias_list *l, const char *s, size_t len, unsigned flags,
     char *err)
@@ -198,16 +213,16 @@ alias_parse(struct alias_list *l, const char *s, size_t len, unsigned flags,
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (c == '\0')
-			return fail(err, "NUL byte");
-		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
-		    c == 0x7f)
-			return fail(err, "control character");
+		if (bad_byte(c, err))
+			return -1;
 		if (inq) {
 			if (c == '\n')
 				return fail(err, "unterminated quote");
-			if (c == '\\' && i + 1 < len && s[i + 1] != '\n')
-				i++;
+			if (c == '\\' && i + 1 < len && s[i + 1] != '\n') {
+				/* The escaped byte is checked too. */
+				if (bad_byte((unsigned char)s[++i], err))
+					return -1;
+			}
 			else if (c == '"')
 				inq = false;
 			continue;
