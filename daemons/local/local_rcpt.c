@@ -60,6 +60,7 @@ void
 local_init(struct local_ctx *ctx, struct conf *conf)
 {
 	struct passwd *pw;
+	const char *maps;
 	bool more;
 	size_t i;
 	char err[MAP_ERR_MAX];
@@ -86,8 +87,10 @@ local_init(struct local_ctx *ctx, struct conf *conf)
 	if (!ctx->root)
 		log_warnx("not running as root: every delivery runs as uid %lu",
 		    (unsigned long)getuid());
-	ctx->nmaps = local_split_maps(conf_get(conf, "alias_maps"),
-	    ctx->map_names, LOCAL_MAPS_MAX, &more);
+	if ((maps = conf_get(conf, "alias_maps")) == NULL)
+		maps = "";
+	ctx->nmaps = local_split_maps(maps, ctx->map_names, LOCAL_MAPS_MAX,
+	    &more);
 	if (more)
 		log_warnx("alias_maps: only the first %d tables are used",
 		    LOCAL_MAPS_MAX);
