@@ -88,6 +88,50 @@ priv_verify(const struct priv_user *u, const char **err_r)
 	return 0;
 }
 
+int
+priv_become(const struct priv_user *u, const gid_t *groups, size_t ngroups,
+    const char **err_r)
+{
+	size_t i;
+
+	if (u->uid == 0 || u->gid == 0) {
+		*err_r = "refusing to become uid 0 or gid 0";
+		return -1;
+	}
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == 0) {
+			*err_r = "refusing supplementary group 0";
+			return -1;
+		}
+	if (setgroups(ngroups, groups) == -1) {
+		*err_r = "setgroups failed";
+		return -1;
+	}
+	if (setresgid(u->gid, u->gid, u->gid) == -1) {
+		*err_r = "setresgid failed";
+		return -1;
+	}
+	if (setresuid(u->uid, u->uid, u->uid) == -1) {
+		*err_r = "setresuid failed";
+		return -1;
+	}
+	if (priv_verify(u, err_r) == -1)
+		return -1;
+#ifdef PR_SET_NO_NEW_PRIVS
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		*err_r = "prctl PR_SET_NO_NEW_PRIVS failed";
+		return -1;
+	}
+#endif
+#ifdef PR_SET_DUMPABLE
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		*err_r = "prctl PR_SET_DUMPABLE failed";
+		return -1;
+	}
+#endif
+	return 0;
+}
+
 void
 priv_drop(const struct priv_user *u, const char *chroot_dir)
 {

@@ -3,9 +3,10 @@
  *
  * priv.h -- dropping privilege for good (base layer).
  *
- * Only the service skeleton (service.c) and the local and virtual delivery
- * agents (started with unpriv n) call priv_drop(); no other code calls
- * set*id().
+ * Only the service skeleton (service.c) and the virtual delivery agent
+ * (started with unpriv n) call priv_drop(), and only the local delivery
+ * agent calls priv_become() (in a child, per delivery); no other code
+ * calls set*id().
  */
 #ifndef TERN_PRIV_H
 #define TERN_PRIV_H
@@ -42,6 +43,20 @@ void	priv_drop(const struct priv_user *u, const char *chroot_dir);
  * priv_drop() calls it; tests call it too.
  */
 int	priv_verify(const struct priv_user *u, const char **err_r);
+
+/*
+ * priv_become -- for the local delivery agent's per-delivery children:
+ * become u for good with the supplementary groups groups[0..ngroups)
+ * (setgroups, setresgid, setresuid), then priv_verify(), then
+ * PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0 (no other process of u may
+ * ptrace it while it holds a group u may not have, such as the mail
+ * spool's).  uid 0, gid 0 or group 0 among groups is refused before any
+ * change.  Returns 0, or -1 with *err_r set: unlike priv_drop() it does
+ * not exit, so that the child can report why; a child that gets -1 must
+ * not go on (its ids may be half changed).
+ */
+int	priv_become(const struct priv_user *u, const gid_t *groups,
+	    size_t ngroups, const char **err_r);
 
 /* priv_is_root -- true when running with effective uid 0. */
 bool	priv_is_root(void);

@@ -369,3 +369,41 @@ def proc_ids(pid):
 
 def test_user():
     return pwd.getpwnam(TEST_USER) if IS_ROOT else None
+
+
+# ---- throwaway accounts (root only) ----------------------------------------
+def make_user(name, home):
+    """As root: a new account NAME (with its own group) whose home is HOME,
+    made here, mode 0755, owned by it; returns its pwd entry.  The caller
+    removes it with remove_user().  useradd is retried a few times: another
+    test may hold the password database lock for a moment."""
+    if not IS_ROOT:
+        raise AssertionError("make_user needs root")
+    os.makedirs(home, exist_ok=True)
+    cmd = ["useradd", "--user-group", "--no-create-home", "--home-dir", home,
+           "--shell", "/usr/sbin/nologin", name]
+    for _ in range(20):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if r.returncode == 0:
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("useradd %s: %s" % (name, r.stderr))
+    pw = pwd.getpwnam(name)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    os.chmod(home, 0o755)
+    return pw
+
+
+def remove_user(name):
+    """Remove an account made by make_user() (its home is the caller's)."""
+    for _ in range(20):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return
+        r = subprocess.run(["userdel", name], capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode == 0:
+            return
+        time.sleep(0.25)

@@ -238,6 +238,87 @@ START_TEST(test_drop)
 }
 END_TEST
 
+/*
+ * As root: priv_become() nobody with two supplementary groups; the ids,
+ * the groups and the flags must be as asked, and nothing may bring root
+ * back.
+ */
+static const char *
+become_nobody(void *arg)
+{
+	gid_t groups[2] = { 0, BOGUS_ID }, got[8];
+	struct priv_user u;
+	const char *err;
+	int n;
+
+	(void)arg;
+	if (priv_lookup(DROP_USER, &u, &err) == -1)
+		return err;
+	groups[0] = u.gid;
+	if (priv_become(&u, groups, 2, &err) == -1)
+		return err;
+	if (getuid() != nobody_uid || geteuid() != nobody_uid ||
+	    getgid() != nobody_gid)
+		return "ids are not nobody's";
+	if ((n = getgroups(8, got)) != 2 || got[0] != nobody_gid ||
+	    got[1] != BOGUS_ID)
+		return "supplementary groups are not the ones asked for";
+	if (setuid(0) != -1 || setgroups(0, NULL) != -1)
+		return "root regained";
+#ifdef PR_SET_DUMPABLE
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return "still dumpable";
+#endif
+#ifdef PR_SET_NO_NEW_PRIVS
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return "no_new_privs is not set";
+#endif
+	return NULL;
+}
+
+START_TEST(test_become)
+{
+	child_ok(become_nobody, NULL);
+}
+END_TEST
+
+/*
+ * priv_become() refuses uid 0, gid 0 and group 0 before changing
+ * anything, as any user; and it returns -1 (never exits) when the ids
+ * cannot be changed.
+ */
+static const char *
+become_refused(void *arg)
+{
+	struct priv_user u = { "x", 0, 1 };
+	gid_t g0 = 0, g1 = BOGUS_ID;
+	uid_t ruid = getuid();
+	const char *err = NULL;
+
+	(void)arg;
+	if (priv_become(&u, NULL, 0, &err) != -1 || err == NULL)
+		return "uid 0 accepted";
+	u.uid = BOGUS_ID;
+	u.gid = 0;
+	if (priv_become(&u, NULL, 0, &err) != -1)
+		return "gid 0 accepted";
+	u.gid = BOGUS_ID;
+	if (priv_become(&u, &g0, 1, &err) != -1 ||
+	    strcmp(err, "refusing supplementary group 0") != 0)
+		return "group 0 accepted";
+	if (getuid() != ruid)
+		return "ids changed by a refused call";
+	if (ruid != 0 && priv_become(&u, &g1, 1, &err) != -1)
+		return "a non-root process became another user";
+	return NULL;
+}
+
+START_TEST(test_become_refused)
+{
+	child_ok(become_refused, NULL);
+}
+END_TEST
+
 /* A fresh directory, readable by nobody, with a file and a directory. */
 static void
 jail_setup(void)
@@ -385,11 +466,13 @@ priv_suite(bool forking, bool as_root)
 	tc = tcase_create("verify");
 	tcase_add_test(tc, test_verify_mismatch);
 	tcase_add_test(tc, test_verify_self);
+	tcase_add_test(tc, test_become_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("drop");
 	if (as_root) {
 		tcase_add_test(tc, test_drop);
+		tcase_add_test(tc, test_become);
 		suite_add_tcase(s, tc);
 		tc = tcase_create("drop_chroot");
 		tcase_add_checked_fixture(tc, jail_setup, jail_teardown);
