@@ -480,7 +480,10 @@ cmd_reply(struct tx *tx, size_t k)
 		if (tx->mail_failed || tx->naccepted == 0) {
 			if (tx->rep.code != 354)
 				break;
-			/* A go-ahead with nobody to deliver to. */
+			/* A go-ahead with nobody to deliver to: hang up. */
+			if (tx->mail_failed)
+				set_rest(req, tx->mail_res, tx->mail_dsn,
+				    tx->s->relay, "%s", tx->mail_text);
 			sess_close(tx->s);
 			return -1;
 		}
