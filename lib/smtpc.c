@@ -529,6 +529,10 @@ nexthop_inet(const char *s, const char *def_port, struct smtpc_nexthop *nh,
 			*err_r = "expected \":port\" after the address";
 			return -1;
 		}
+		if (port[-1] == ':' && *port == '\0') {
+			*err_r = "empty port";
+			return -1;
+		}
 	} else {
 		hend = strchr(s, ':');
 		hlen = hend != NULL ? (size_t)(hend - s) : strlen(s);
