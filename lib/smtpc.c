@@ -775,7 +775,7 @@ connect_to(int family, const struct sockaddr *sa, socklen_t salen,
 		return fd;
 	save = errno;
 	close(fd);
-	errno = save == EAGAIN ? ECONNREFUSED : save;
+	errno = save;
 	return -1;
 }
 
