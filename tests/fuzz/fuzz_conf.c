@@ -25,6 +25,23 @@ struct counts {
 	size_t	warnings, errors;
 };
 
+/* A list word may hold separators only inside {...}. */
+static bool
+sep_outside_braces(const char *w)
+{
+	size_t depth = 0;
+
+	for (; *w != '\0'; w++) {
+		if (*w == '{')
+			depth++;
+		else if (*w == '}' && depth > 0)
+			depth--;
+		else if (depth == 0 && strchr(", \t\r\n", *w) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static void
 count(void *arg, enum conf_sev sev, const char *file, unsigned line,
     const char *param, const char *msg)
@@ -88,7 +105,7 @@ check_param(const struct conf *conf, const struct conf_param *p)
 		w = conf_list(conf, p->name, &n);
 		for (i = 0; i < n; i++)
 			if (w[i] == NULL || w[i][0] == '\0' ||
-			    strpbrk(w[i], ", \t\r\n") != NULL)
+			    sep_outside_braces(w[i]))
 				abort();
 		if (w[n] != NULL)
 			abort();
