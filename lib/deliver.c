@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ascii.h"
@@ -268,6 +269,18 @@ deliver_header_count(struct deliver_req *req, const char *name,
 			count++;
 	}
 	return count;
+}
+
+double
+deliver_delay(const struct deliver_req *req)
+{
+	struct timespec now;
+	double d;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	d = (double)(now.tv_sec - req->q.arrival_sec) +
+	    ((double)now.tv_nsec / 1e9 - (double)req->q.arrival_usec / 1e6);
+	return d < 0 ? 0 : d;
 }
 
 const char *

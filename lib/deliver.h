@@ -129,6 +129,13 @@ size_t	deliver_header_count(struct deliver_req *, const char *name,
 	    const char *value);
 
 /*
+ * deliver_delay -- seconds since the message arrived (its queue file's
+ * arrival record), for the delay= of the delivery log line; never
+ * negative.
+ */
+double	deliver_delay(const struct deliver_req *);
+
+/*
  * deliver_crlf -- the line end the content uses: "\r\n" unless its
  * first line ends with a bare LF.
  */

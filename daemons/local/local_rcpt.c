@@ -124,9 +124,10 @@ log_result(struct local_rcpt *rc, const char *to, bool expanded,
 	log_safe(sto, sizeof(sto), to, strlen(to));
 	log_safe(sorig, sizeof(sorig), rc->r->addr, strlen(rc->r->addr));
 	log_safe(stext, sizeof(stext), rep->text, strlen(rep->text));
-	log_info("%s: to=<%s>%s%s%s, relay=local, dsn=%s, status=%s (%s)",
-	    rc->req->queue_id, sto, expanded ? ", orig_to=<" : "",
-	    expanded ? sorig : "", expanded ? ">" : "", rep->dsn,
+	log_info("%s: to=<%s>%s%s%s, relay=local, delay=%.2f, dsn=%s, "
+	    "status=%s (%s)", rc->req->queue_id, sto,
+	    expanded ? ", orig_to=<" : "", expanded ? sorig : "",
+	    expanded ? ">" : "", deliver_delay(rc->req), rep->dsn,
 	    names[rep->result & 3], stext);
 }
 

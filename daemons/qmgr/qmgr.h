@@ -130,7 +130,7 @@ void	qmgr_drain(struct service_ctx *);
 void	qmgr_pre_jail(struct service_ctx *);
 void	qmgr_message_done(struct qmsg *);	/* a job or notice ended */
 void	qmgr_record(struct qmsg *, uint32_t index, enum deliver_result,
-	    const char *dsn, const char *relay, const char *text);
+	    const char *dsn, const char *relay, const char *text, bool agent);
 
 /* qmgr_deliver.c */
 void	qmgr_transports_init(void);

@@ -171,7 +171,7 @@ qmgr_enqueue(struct qmsg *m, const char *transport, const char *nexthop,
 	if ((t = transport_get(transport)) == NULL) {
 		for (i = 0; i < n; i++)
 			qmgr_record(m, idx[i], DELIVER_DEFERRED, "4.3.0", "",
-			    "too many transports");
+			    "too many transports", false);
 		return;
 	}
 	d = dest_get(t, nexthop);
@@ -207,7 +207,7 @@ job_defer_rest(struct job *j, const char *dsn, const char *relay,
 		if (!j->done[k]) {
 			j->done[k] = true;
 			qmgr_record(j->m, j->idx[k], DELIVER_DEFERRED, dsn,
-			    relay, text);
+			    relay, text, false);
 		}
 }
 
@@ -353,7 +353,7 @@ agent_reply(struct agent *a, const struct attr_msg *msg, const char **err_r)
 		j->any_ok = true;
 	else
 		strlcpy(j->last_defer, text, sizeof(j->last_defer));
-	qmgr_record(j->m, (uint32_t)index, r, dsn, relay, text);
+	qmgr_record(j->m, (uint32_t)index, r, dsn, relay, text, true);
 	return 0;
 }
 

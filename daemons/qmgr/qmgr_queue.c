@@ -133,16 +133,26 @@ wants(uint8_t notify, uint8_t what)
 
 void
 qmgr_record(struct qmsg *m, uint32_t index, enum deliver_result res,
-    const char *dsn, const char *relay, const char *text)
+    const char *dsn, const char *relay, const char *text, bool agent)
 {
 	struct qfile_rcpt *r = &m->q.rcpts[index];
 	char safe[LOG_SAFE_MAX];
 	uint8_t st;
 
-	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)",
-	    m->id, log_safe(safe, sizeof(safe), r->addr, strlen(r->addr)),
-	    relay[0] != '\0' ? relay : "none", delay_of(m), dsn,
-	    status_word(res), text);
+	/*
+	 * One line per recipient: an agent's answer is logged by the agent
+	 * (it knows more: orig_to, each alias target); what qmgr decides
+	 * itself (error:, discard:, routing, expiry, a failed agent) here.
+	 */
+	if (agent)
+		log_debug("%s: to=<%s>, relay=%s, dsn=%s, status=%s (%s)",
+		    m->id, log_safe(safe, sizeof(safe), r->addr,
+		    strlen(r->addr)), relay, dsn, status_word(res), text);
+	else
+		log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, "
+		    "status=%s (%s)", m->id, log_safe(safe, sizeof(safe),
+		    r->addr, strlen(r->addr)), relay[0] != '\0' ? relay :
+		    "none", delay_of(m), dsn, status_word(res), text);
 	m->rstate[index] = RS_ANSWERED;
 	switch (res) {
 	case DELIVER_SENT:
@@ -227,19 +237,19 @@ plan(struct qmsg *m)
 		if (route_resolve(qmgr.route, m->q.rcpts[i].addr, &routes[i],
 		    err, sizeof(err)) == -1) {
 			qmgr_record(m, (uint32_t)i, DELIVER_DEFERRED, "4.3.0",
-			    "", err);
+			    "", err, false);
 			taken[i] = true;
 			continue;
 		}
 		if (strcmp(routes[i].transport, "discard") == 0) {
 			qmgr_record(m, (uint32_t)i, DELIVER_SENT, "2.0.0",
 			    "none", routes[i].nexthop[0] != '\0' ?
-			    routes[i].nexthop : "discarded");
+			    routes[i].nexthop : "discarded", false);
 			taken[i] = true;
 		} else if (strcmp(routes[i].transport, "error") == 0) {
 			qmgr_record(m, (uint32_t)i, DELIVER_BOUNCED, "5.0.0",
 			    "none", routes[i].nexthop[0] != '\0' ?
-			    routes[i].nexthop : "mail delivery refused");
+			    routes[i].nexthop : "mail delivery refused", false);
 			taken[i] = true;
 		}
 	}
@@ -446,7 +456,7 @@ expire(struct qmsg *m)
 	for (i = 0; i < m->q.nrcpt; i++)
 		if (m->q.rcpts[i].status == QFILE_RS_PENDING)
 			qmgr_record(m, (uint32_t)i, DELIVER_BOUNCED, "4.4.7",
-			    "none", text);
+			    "none", text, false);
 }
 
 static void

@@ -75,11 +75,11 @@ smtp_log(const struct deliver_req *req, const struct deliver_rcpt *r)
 		status = "deferred";
 		break;
 	}
-	log_info("%s: to=<%s>, relay=%s, dsn=%s, status=%s (%s)",
+	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)",
 	    req->queue_id, log_safe(to, sizeof(to), r->addr, strlen(r->addr)),
 	    log_safe(relay, sizeof(relay), r->relay, strlen(r->relay)),
-	    r->dsn, status, log_safe(text, sizeof(text), r->text,
-	    strlen(r->text)));
+	    deliver_delay(req), r->dsn, status, log_safe(text, sizeof(text),
+	    r->text, strlen(r->text)));
 }
 
 void

@@ -43,18 +43,6 @@ struct vreq {
 	const char		*crlf;
 };
 
-static double
-delay_of(const struct deliver_req *req)
-{
-	struct timespec now;
-	double d;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	d = (double)(now.tv_sec - req->q.arrival_sec) +
-	    ((double)now.tv_nsec / 1e9 - (double)req->q.arrival_usec / 1e6);
-	return d < 0 ? 0 : d;
-}
-
 /* The delivery record: one line per recipient, whatever the outcome. */
 static void
 log_result(const struct deliver_req *req, const struct deliver_rcpt *r)
@@ -71,7 +59,7 @@ log_result(const struct deliver_req *req, const struct deliver_rcpt *r)
 	    "status=%s (%s)", req->queue_id, to,
 	    r->orcpt[0] != '\0' ? "orig_to=<" : "", r->orcpt[0] != '\0' ?
 	    orig : "", r->orcpt[0] != '\0' ? ">, " : "", RELAY,
-	    delay_of(req), r->dsn, status, text);
+	    deliver_delay(req), r->dsn, status, text);
 }
 
 static bool

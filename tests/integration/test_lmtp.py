@@ -142,10 +142,13 @@ class LmtpBase(unittest.TestCase):
             self.assertEqual(r["relay"], relay, r)
 
     def assert_logged(self, qpath, rcpt, relay, dsn, status, text):
-        line = "%s: to=<%s>, relay=%s, dsn=%s, status=%s (%s" % (
-            os.path.basename(qpath), rcpt, relay, dsn, status, text)
-        self.assertTrue(wait_for(lambda: line in self.t.log(), timeout=5),
-                        "no %r in\n%s" % (line, self.t.log()))
+        pat = re.compile(r"%s: to=<%s>, relay=%s, delay=\d+\.\d\d, "
+                         r"dsn=%s, status=%s \(%s" % tuple(map(re.escape, (
+                             os.path.basename(qpath), rcpt, relay, dsn,
+                             status, text))))
+        self.assertTrue(wait_for(lambda: pat.search(self.t.log()),
+                                 timeout=5),
+                        "no %r in\n%s" % (pat.pattern, self.t.log()))
 
 
 # ---- against Dovecot ----------------------------------------------------------

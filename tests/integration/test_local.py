@@ -359,7 +359,7 @@ class MailboxTest(LocalTestBase):
         self.assert_in_mbox("u1", rcpt)
         lines = self.log_lines(qid)
         self.assertEqual(lines, [ln for ln in lines if re.search(
-            r"%s: to=<%s>, relay=local, dsn=2\.0\.0, status=sent "
+            r"%s: to=<%s>, relay=local, delay=\d+\.\d\d, dsn=2\.0\.0, status=sent "
             r"\(delivered to mailbox\)$" % (qid, re.escape(rcpt)), ln)])
         self.assertEqual(len(lines), 1, self.t.log())
 
@@ -480,7 +480,7 @@ class AliasTest(LocalTestBase):
         self.assertEqual(len(lines), 2, lines)
         for k, ln in zip(("u1", "u2"), lines):
             self.assertRegex(ln, r"to=<%s@localhost>, orig_to=<team@"
-                             r"localhost>, relay=local, dsn=2\.0\.0, "
+                             r"localhost>, relay=local, delay=\d+\.\d\d, dsn=2\.0\.0, "
                              r"status=sent \(delivered to mailbox\)" %
                              name(k))
 
@@ -698,7 +698,7 @@ class ForwardTest(LocalTestBase):
         for rcpt in ("someone@remote.example", "other@remote.example"):
             self.assertTrue(any(re.search(
                 r"to=<%s>, orig_to=<fwd@localhost>, relay=local, "
-                r"dsn=2\.0\.0, status=sent \(forwarded as %s\)" % (
+                r"delay=\d+\.\d\d, dsn=2\.0\.0, status=sent \(forwarded as %s\)" % (
                     re.escape(rcpt), fqid), ln) for ln in lines), lines)
 
 

@@ -229,9 +229,8 @@ class QmgrTest(unittest.TestCase):
             for x in r["rcpts"]:
                 self.assertEqual(q.recipients[x["index"]].addr, x["addr"])
         log = self.t.log()
-        self.assertEqual(len([l for l in log.splitlines()
-                              if "status=sent (delivered to test box)" in l
-                              and "relay=fake" in l]), 3, log)
+        # The agent logs each recipient's line, not qmgr (one line each).
+        self.assertNotIn("status=sent", log)
         self.assertRegex(log, r"qmgr\[\d+\]: [0-9A-Z]{24}: removed")
         self.assertRegex(log, r"from=<alice@example.org>, size=\d+, "
                          r"nrcpt=3 \(queue active\)")
@@ -257,10 +256,8 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(q.recipients[0].status, qfile_reader.RS_PENDING)
         with open(os.path.join(self.t.spool, "defer", qid)) as f:
             self.assertIn("mailbox busy", f.read())
-        self.assertIn("status=deferred (mailbox busy)", self.t.log())
         state["ok"] = True
         self.assertTrue(self.empty_queue(20), self.t.log())
-        self.assertIn("status=sent (ok now)", self.t.log())
         self.assertFalse(os.path.exists(os.path.join(self.t.spool, "defer",
                                                      qid)))
 
@@ -305,7 +302,9 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(got, [
             ("bad@fake.test", "failed", "5.1.1", "no such user here"),
             ("x@error.test", "failed", "5.0.0", "5.1.1 no such user")])
-        self.assertIn("status=bounced (no such user here)", self.t.log())
+        # error: is qmgr's own answer, so qmgr logs it.
+        self.assertIn("to=<x@error.test>, relay=none", self.t.log())
+        self.assertIn("status=bounced (5.1.1 no such user)", self.t.log())
 
     def test_notify_never_and_success(self):
         self.t.start()
