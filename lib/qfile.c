@@ -43,6 +43,7 @@
 #define WBUF_MAX	(2 * (QFILE_REC_HDR + QFILE_REC_MAX))
 #define ENV_REC_MAX	2048		/* > the largest envelope payload */
 #define READ_CHUNK	(64 * 1024)
+#define ENVELOPE_CHUNK	4096		/* most envelopes fit in one */
 
 _Static_assert(2 + QFILE_ADDR_MAX + 1 + 2 + QFILE_ORCPT_TYPE_MAX + 2 +
     QFILE_ADDR_MAX <= ENV_REC_MAX, "recipient record fits ENV_REC_MAX");
@@ -701,7 +702,7 @@ int
 qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
     const char **err_r)
 {
-	uint8_t chunk[READ_CHUNK], tail[END_REC_LEN];
+	uint8_t chunk[ENVELOPE_CHUNK], tail[END_REC_LEN];
 	struct stat st;
 	off_t off = 0;
 	ssize_t n;
@@ -761,6 +762,11 @@ qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
 		goto bad;
 	}
 	q->content_size = ascii_get_be64(tail + QFILE_REC_HDR);
+	/* Nothing points into the bytes read: a queue manager holding
+	 * thousands of envelopes keeps only what was parsed out. */
+	buf_clear(&q->raw);
+	q->base = NULL;
+	q->base_len = 0;
 	return 0;
 bad:
 	buf_clear(&q->raw);

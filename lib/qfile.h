@@ -174,6 +174,7 @@ int	qfile_read(int fd, size_t max_size, struct qfile *q,
  * The end record is read too and must count the same recipients; its
  * content size is in content_size.  For the queue manager, which holds
  * many envelopes and never the content.  max_size bounds the envelope.
+ * Afterwards q holds no copy of the file (raw is empty, base NULL).
  */
 int	qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
 	    const char **err_r);

@@ -1204,6 +1204,116 @@ START_TEST(test_read_incomplete)
 }
 END_TEST
 
+/* qmgr's reader: the envelope, no content, the end record checked. */
+START_TEST(test_read_envelope)
+{
+	char qid[QID_LEN + 1];
+	struct sample s;
+	struct qfile q, full;
+	struct stat st;
+	struct buf whole;
+	const char *err = NULL;
+	uint8_t bad = 0;
+	size_t i;
+	int fd;
+
+	def_sample(&s);
+	commit_sample(&s, qid);
+	fd = openat(destfd, qid, O_RDWR);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	qfile_init(&q);
+	qfile_init(&full);
+	ck_assert_int_eq(qfile_read(fd, READ_MAX, &full, &err), 0);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), 0);
+	ck_assert_int_eq(q.arrival_sec, full.arrival_sec);
+	ck_assert_str_eq(q.sender.addr, full.sender.addr);
+	ck_assert_uint_eq(q.nrcpt, full.nrcpt);
+	for (i = 0; i < q.nrcpt; i++) {
+		ck_assert_str_eq(q.rcpts[i].addr, full.rcpts[i].addr);
+		ck_assert_int_eq(q.rcpts[i].status_off, full.rcpts[i].status_off);
+	}
+	ck_assert_uint_eq(q.ncontent, 0);
+	ck_assert_uint_eq(q.content_size, full.content_size);
+	/* No copy of the file is kept. */
+	ck_assert_uint_eq(q.raw.len, 0);
+	ck_assert_ptr_null(q.base);
+	/* A status rewritten in place is seen by the next read. */
+	ck_assert_int_eq(qfile_rcpt_set_status(fd, q.rcpts[0].status_off,
+	    QFILE_RS_DONE), 0);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), 0);
+	ck_assert_int_eq(q.rcpts[0].status, QFILE_RS_DONE);
+	/* The cap bounds the envelope, not the whole file. */
+	ck_assert_int_eq(qfile_read_envelope(fd, 64, &q, &err), -1);
+	ck_assert_int_eq(errno, EFBIG);
+
+	/* No end record: cleanup died mid-write. */
+	slurp(fd, &whole);
+	ck_assert_int_eq(ftruncate(fd, st.st_size - 1), 0);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_str_eq(err, "missing end record");
+	ck_assert_uint_eq(q.nrcpt, 0);
+	/* An end record that counts other recipients. */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(pwrite(fd, whole.data, whole.len, 0),
+	    (ssize_t)whole.len);
+	ck_assert_int_eq(pwrite(fd, &bad, 1, st.st_size - 1), 1);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), -1);
+	ck_assert_str_eq(err, "end record recipient count differs");
+	/* Cut inside the envelope, and a bad magic. */
+	ck_assert_int_eq(ftruncate(fd, 40), 0);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	close(fd);
+	qfile_clear(&q);
+	qfile_clear(&full);
+	buf_clear(&whole);
+}
+END_TEST
+
+/* Every prefix of a file, and every flipped byte: rejected or sane. */
+START_TEST(test_read_envelope_hostile)
+{
+	struct sample s;
+	struct qfile q;
+	struct buf b;
+	const char *err;
+	size_t n;
+	int fd;
+	char path[] = "/tmp/check_qfile_envXXXXXX";
+
+	def_sample(&s);
+	sample_bytes(&s, &b);
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	unlink(path);
+	qfile_init(&q);
+	for (n = 0; n < b.len; n += 7) {
+		ck_assert_int_eq(ftruncate(fd, 0), 0);
+		ck_assert_int_eq(pwrite(fd, b.data, n, 0), (ssize_t)n);
+		ck_assert_int_eq(qfile_read_envelope(fd, READ_MAX, &q, &err),
+		    -1);
+	}
+	for (n = 0; n < b.len && n < 400; n++) {
+		uint8_t c = b.data[n] ^ 0xff;
+
+		ck_assert_int_eq(ftruncate(fd, 0), 0);
+		ck_assert_int_eq(pwrite(fd, b.data, b.len, 0),
+		    (ssize_t)b.len);
+		ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)n), 1);
+		if (qfile_read_envelope(fd, READ_MAX, &q, &err) == 0)
+			ck_assert_uint_ge(q.nrcpt, 1);
+	}
+	close(fd);
+	qfile_clear(&q);
+	buf_clear(&b);
+}
+END_TEST
+
 START_TEST(test_content_write_error)
 {
 	struct sample s;
@@ -2067,6 +2177,8 @@ qfile_suite(bool forking)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_read_cap);
 	tcase_add_test(tc, test_read_incomplete);
+	tcase_add_test(tc, test_read_envelope);
+	tcase_add_test(tc, test_read_envelope_hostile);
 	tcase_add_test(tc, test_content_write_error);
 	tcase_add_test(tc, test_set_status);
 	tcase_add_test(tc, test_base_is_valid);
