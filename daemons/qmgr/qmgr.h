@@ -141,5 +141,6 @@ size_t	qmgr_in_flight(void);
 
 /* qmgr_notice.c */
 void	qmgr_notices(struct qmsg *);
+void	qmgr_mark_warned(struct qmsg *);
 
 #endif

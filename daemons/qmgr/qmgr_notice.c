@@ -51,11 +51,12 @@ struct notice {
 	uint32_t	*idx;
 	size_t		 n;
 	const char	*kind;
+	bool		 delay;		/* a warning: statuses stay */
 };
 
 /* The last reason recorded for each recipient with action `action`. */
 static struct reason *
-read_reasons(const struct qmsg *m, const char *action)
+read_reasons(const struct qmsg *m, const char *dir, const char *action)
 {
 	struct reason *rs = xcalloc(m->q.nrcpt, sizeof(*rs));
 	char path[64], *data, *line, *next, *f[5];
@@ -64,7 +65,7 @@ read_reasons(const struct qmsg *m, const char *action)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "bounce/%s", m->id);
+	snprintf(path, sizeof(path), "%s/%s", dir, m->id);
 	if ((fd = openat(qmgr.qdir, path, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return rs;
@@ -121,7 +122,9 @@ notice_end(struct notice *nt, bool ok, const char *why)
 	struct qfile_rcpt *r;
 	size_t k;
 
-	if (ok) {
+	if (ok && nt->delay)
+		qmgr_mark_warned(m);
+	else if (ok) {
 		for (k = 0; k < nt->n; k++) {
 			r = &m->q.rcpts[nt->idx[k]];
 			if (qfile_rcpt_set_status(m->fd, r->status_off,
@@ -242,9 +245,17 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 	nt->fd = -1;
 	nt->kind = kind;
 	nt->idx = xcalloc(m->q.nrcpt, sizeof(*nt->idx));
-	for (i = 0; i < m->q.nrcpt; i++)
-		if (m->q.rcpts[i].status == st)
-			nt->idx[nt->n++] = (uint32_t)i;
+	nt->delay = st == QFILE_RS_PENDING;
+	for (i = 0; i < m->q.nrcpt; i++) {
+		if (m->q.rcpts[i].status != st)
+			continue;
+		/* Without NOTIFY, delays are reported (RFC 3461 4.1 leaves
+		 * it to the MTA; Postfix does the same). */
+		if (nt->delay && m->q.rcpts[i].notify != 0 &&
+		    !(m->q.rcpts[i].notify & QFILE_NOTIFY_DELAY))
+			continue;
+		nt->idx[nt->n++] = (uint32_t)i;
+	}
 	m->nnotices++;
 	if (nt->n == 0) {
 		free(nt->idx);
@@ -269,7 +280,8 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 		return;
 	}
 	close(rfd);
-	rs = read_reasons(m, action);
+	rs = read_reasons(m, st == QFILE_RS_PENDING ? "defer" : "bounce",
+	    action);
 	buf_init(&out, ATTR_MSG_MAX);
 	attr_out_init(&out);
 	if (attr_put_str(&out, "request", "notify") == -1 ||
@@ -290,9 +302,11 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 		    attr_put_str(&out, "orcpt", r->orcpt) == -1 ||
 		    attr_put_str(&out, "action", action) == -1 ||
 		    attr_put_str(&out, "dsn", rs[i].set ? rs[i].dsn :
-		    (st == QFILE_RS_FAILED ? "5.0.0" : "2.0.0")) == -1 ||
+		    (st == QFILE_RS_FAILED ? "5.0.0" : st == QFILE_RS_PENDING ?
+		    "4.0.0" : "2.0.0")) == -1 ||
 		    attr_put_str(&out, "relay", rs[i].relay) == -1 ||
 		    attr_put_str(&out, "text", rs[i].set ? rs[i].text :
+		    st == QFILE_RS_PENDING ? "delivery temporarily failed" :
 		    "reason not recorded") == -1 ||
 		    attr_write(nt->fd, &out, QMGR_WRITE_TIMEOUT, &err) == -1)
 			goto fail;
@@ -313,12 +327,63 @@ fail:
 	notice_end(nt, false, err);
 }
 
+/* Has the sender been warned of the delay already?  (bounce/ID) */
+static bool
+warned(const struct qmsg *m)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+	bool found = false;
+	off_t off = 0;
+
+	snprintf(path, sizeof(path), "bounce/%s", m->id);
+	if ((fd = openat(qmgr.qdir, path, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return false;
+	/* The marker is a whole line, "-\twarned\n"; look for it. */
+	while (!found && (n = pread(fd, buf, sizeof(buf) - 1, off)) > 0) {
+		buf[n] = '\0';
+		found = strstr(buf, "-\twarned\n") != NULL;
+		off += n > 16 ? n - 16 : n;	/* overlap across reads */
+		if (n < (ssize_t)sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	return found;
+}
+
+void
+qmgr_mark_warned(struct qmsg *m)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "bounce/%s", m->id);
+	if ((fd = openat(qmgr.qdir, path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+	    write(fd, "-\twarned\n", 9) != 9)
+		log_warn("%s: cannot record the delay warning", m->id);
+	if (fd != -1)
+		close(fd);
+}
+
 void
 qmgr_notices(struct qmsg *m)
 {
+	int64_t warn = conf_time(qmgr.conf, "delay_warning_time");
+	bool pending = false;
+	size_t i;
+
+	for (i = 0; i < m->q.nrcpt; i++)
+		if (m->q.rcpts[i].status == QFILE_RS_PENDING)
+			pending = true;
 	/* Held while asking, so that a quick failure cannot finish m. */
 	m->nnotices++;
 	ask(m, QFILE_RS_FAILED, "failure", "failed");
 	ask(m, QFILE_RS_DELIVERED, "success", "delivered");
+	if (pending && warn > 0 && m->q.sender.addr[0] != '\0' &&
+	    (int64_t)time(NULL) - m->q.arrival_sec >= warn && !warned(m))
+		ask(m, QFILE_RS_PENDING, "delay", "delayed");
 	m->nnotices--;
 }

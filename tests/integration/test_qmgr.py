@@ -427,6 +427,33 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual((r["action"], r["dsn"]), ("failed", "4.4.7"))
         self.assertIn("message expired", r["text"])
 
+    def test_delay_warning_once(self):
+        self.t.write_conf("transport_maps = %s\nqueue_run_delay = 1s\n"
+                          "minimal_backoff_time = 1s\n"
+                          "maximal_backoff_time = 1s\n"
+                          "delay_warning_time = 2s\n" % self.maps)
+        self.t.start()
+        b = FakeBounce(self.t.spool)
+        self.agents.append(b)
+        a = self.agent("fake", lambda addr: ("deferred", "4.2.1",
+                                             "try later"))
+        self.send(["w1@fake.test", "w2@fake.test"],
+                  rcpt_options=[])
+        self.send(["never@fake.test"], rcpt_options=["NOTIFY=FAILURE"])
+        # Several passes after the warning time: one warning per message
+        # whose recipients want one, none for NOTIFY=FAILURE alone.
+        self.assertTrue(wait_for(lambda: len(a.requests) >= 10, 30))
+        time.sleep(1)
+        kinds = [r["req"]["kind"] for r in b.requests]
+        self.assertEqual(kinds, ["delay"], b.requests)
+        got = sorted((r["addr"], r["action"], r["dsn"], r["text"])
+                     for r in b.requests[0]["rcpts"])
+        self.assertEqual(got, [("w1@fake.test", "delayed", "4.2.1",
+                                "try later"),
+                               ("w2@fake.test", "delayed", "4.2.1",
+                                "try later")])
+        self.assertTrue(self.spool("deferred") or self.spool("active"))
+
 
 if __name__ == "__main__":
     unittest.main()
