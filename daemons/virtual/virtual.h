@@ -28,9 +28,10 @@
 #include "map.h"
 #include "priv.h"
 #include "qfile.h"
+#include "recipient.h"
 
 #define VIRTUAL_MAPS_MAX	32	/* tables in virtual_mailbox_maps */
-#define VIRTUAL_KEY_MAX		(QFILE_ADDR_MAX + 1)	/* a lookup key */
+#define VIRTUAL_KEY_MAX		RECIPIENT_KEY_MAX	/* a lookup key */
 #define VIRTUAL_PATH_MAX	4096	/* a mailbox path, base included */
 
 struct conf;

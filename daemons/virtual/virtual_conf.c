@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "map.h"
+#include "recipient.h"
 #include "virtual.h"
 #include "xmem.h"
 
@@ -160,35 +161,12 @@ virtual_maps_open(struct virtual_cfg *cfg)
 	return 0;
 }
 
-/* Add key (n bytes, then the NUL-terminated tail) unless too long. */
-static size_t
-add_key(char keys[3][VIRTUAL_KEY_MAX], size_t k, const char *head, size_t n,
-    const char *tail)
-{
-	if (n + strlen(tail) >= VIRTUAL_KEY_MAX)
-		return k;
-	memcpy(keys[k], head, n);
-	strlcpy(keys[k] + n, tail, VIRTUAL_KEY_MAX - n);
-	return k + 1;
-}
-
 size_t
 virtual_keys(const char *addr, const char *delim,
     char keys[3][VIRTUAL_KEY_MAX])
 {
-	const char *at = strrchr(addr, '@');
-	size_t k = 0, local_len, ext;
-
-	k = add_key(keys, k, addr, strlen(addr), "");
-	if (at == NULL)
-		return k;
-	local_len = (size_t)(at - addr);
-	if (delim[0] != '\0' && local_len > 1) {
-		ext = strcspn(addr + 1, delim) + 1;
-		if (ext < local_len)
-			k = add_key(keys, k, addr, ext, at);
-	}
-	return add_key(keys, k, at, 0, at);
+	/* The same keys smtpd checks at RCPT time (lib/recipient). */
+	return recipient_keys(addr, delim, keys);
 }
 
 int

@@ -11,6 +11,7 @@ import shutil
 import smtplib
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -727,6 +728,61 @@ class RelayTest(SmtpdTestBase):
         self.assert_enh(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
         self.assert_enh(c.cmd("RCPT TO:<x@sub.example.net>"), 250, "2.1.5")
         self.assert_enh(c.cmd("RCPT TO:<x@example.com>"), 554, "5.7.1")
+
+
+class RecipientTableTest(SmtpdTestBase):
+    """Unknown recipients are refused at RCPT when their table is known:
+    virtual_mailbox_maps for virtual domains, accounts and alias_maps for
+    mydestination (no accepted mail bounced later: no backscatter)."""
+
+    def setUp(self):
+        super().setUp()
+        self.src = None
+
+    def begin(self, extra):
+        self.start(extra)
+        c = self.client()
+        self.assert_enh(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+        return c
+
+    def test_virtual_table(self):
+        c = self.begin("virtual_mailbox_domains = v.test\n"
+                       "recipient_delimiter = +\n"
+                       "virtual_mailbox_maps = inline:{ alice@v.test=a/ }\n")
+        self.assert_enh(c.cmd("RCPT TO:<alice@v.test>"), 250, "2.1.5")
+        self.assert_enh(c.cmd("RCPT TO:<Alice+tag@V.test>"), 250, "2.1.5")
+        r = c.cmd("RCPT TO:<bob@v.test>")
+        self.assert_enh(r, 550, "5.1.1")
+        self.assertIn("User unknown in virtual mailbox table", r.text)
+
+    def test_virtual_without_table_accepts(self):
+        c = self.begin("virtual_mailbox_domains = v.test\n")
+        self.assert_enh(c.cmd("RCPT TO:<anyone@v.test>"), 250, "2.1.5")
+
+    def test_aliases_are_recipients(self):
+        c = self.begin("alias_maps = inline:{ team=root, sales=x@y }\n")
+        self.assert_enh(c.cmd("RCPT TO:<team@localhost>"), 250, "2.1.5")
+        self.assert_enh(c.cmd("RCPT TO:<SALES@localhost>"), 250, "2.1.5")
+        self.assert_enh(c.cmd("RCPT TO:<%s>" % LOCAL_RCPT), 250, "2.1.5")
+        self.assert_enh(c.cmd("RCPT TO:<nosuchuser@localhost>"), 550,
+                        "5.1.1")
+
+    def test_unbuilt_alias_table_is_temporary(self):
+        """The aliases source exists but was never built: a name that is
+        not an account may be an alias, so 451, not 550."""
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        src = os.path.join(d, "aliases")
+        with open(src, "w") as f:
+            f.write("team: root\n")
+        os.chmod(src, 0o644)
+        c = self.begin("alias_maps = lmdb:%s\n" % src)
+        self.assert_enh(c.cmd("RCPT TO:<team@localhost>"), 451, "4.3.0")
+        self.assert_enh(c.cmd("RCPT TO:<%s>" % LOCAL_RCPT), 250, "2.1.5")
+        self.assertTrue(wait_for(lambda: "recipient lookup failed: "
+                                 "alias_maps" in self.t.log(), 5),
+                        self.t.log())
 
 
 class RecipientLimitTest(SmtpdTestBase):
