@@ -168,6 +168,8 @@ int	qfile_read(int fd, size_t max_size, struct qfile *q,
  * that were received (after dot-unstuffing), to fd.  Returns 0, or -1
  * with errno set.
  */
+int	qfile_content_write(const struct qfile *, int fd);
+
 /*
  * qfile_read_envelope -- like qfile_read, but only up to the begin
  * record: the envelope, checked as strictly, with no content ranges.
@@ -179,8 +181,6 @@ int	qfile_read(int fd, size_t max_size, struct qfile *q,
 int	qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
 	    const char **err_r);
 
-int	qfile_content_write(const struct qfile *, int fd);
-
 /*
  * qfile_rcpt_set_status -- set the status byte at status_off (a
  * struct qfile_rcpt's) of the file open read-write on fd, with pwrite,
@@ -188,6 +188,12 @@ int	qfile_content_write(const struct qfile *, int fd);
  * -1 with errno (EINVAL: bad status value, or no status record there).
  */
 int	qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status);
+
+/*
+ * qfile_rcpt_put_status -- the same without the fsync: the queue manager
+ * writes the bytes of a whole delivery request, then syncs once.
+ */
+int	qfile_rcpt_put_status(int fd, off_t status_off, uint8_t status);
 
 /*
  * Writing.  A writer is open from qfile_writer_open (or _fdopen) until a

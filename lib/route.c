@@ -120,6 +120,8 @@ in_list(const struct conf *conf, const char *param, const char *dom)
 	return match_domain(list, n, dom, false);
 }
 
+static int	apply(const char *, struct route *, char *, size_t);
+
 /* The usual route, before transport_maps. */
 static int
 default_route(const struct conf *conf, const char *dom, struct route *r,
@@ -133,17 +135,20 @@ default_route(const struct conf *conf, const char *dom, struct route *r,
 		t = conf_str(conf, "virtual_transport");
 	else
 		t = conf_str(conf, "default_transport");
-	if (!route_valid_transport(t, strlen(t))) {
-		snprintf(err, errsz, "bad transport name \"%s\"", t);
-		return -1;
-	}
-	strlcpy(r->transport, t, sizeof(r->transport));
 	relayhost = conf_str(conf, "relayhost");
 	if (t == conf_str(conf, "default_transport") && relayhost[0] != '\0')
 		strlcpy(r->nexthop, relayhost, sizeof(r->nexthop));
 	else
 		strlcpy(r->nexthop, dom[0] != '\0' ? dom :
 		    conf_str(conf, "myhostname"), sizeof(r->nexthop));
+	/* "transport" or, as in transport_maps, "transport:nexthop". */
+	r->transport[0] = '\0';
+	if (apply(t, r, err, errsz) == -1 || r->transport[0] == '\0') {
+		if (r->transport[0] == '\0' || strchr(t, ':') == NULL)
+			snprintf(err, errsz, "bad transport name \"%.100s\"",
+			    t);
+		return -1;
+	}
 	return 0;
 }
 

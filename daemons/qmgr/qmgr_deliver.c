@@ -529,6 +529,10 @@ job_end(struct job *j)
 	struct qmsg *m = j->m;
 	time_t now = time(NULL);
 
+	/* The status bytes of this request, durable at once: a qmgr
+	 * killed later does not deliver these recipients again. */
+	if (fdatasync(m->fd) == -1)
+		log_warn("%s: fdatasync", m->id);
 	d->active--;
 	if (j->any_ok)
 		d->fails = 0;
@@ -628,6 +632,9 @@ schedule_run(evutil_socket_t fd, short what, void *arg)
 						job_defer_rest(j, "4.3.0", "",
 						    "mail transport "
 						    "unavailable");
+						/* The transport's, not the
+						 * destination's, failure. */
+						j->any_ok = true;
 						job_end(j);
 						progress = true;
 						break;
@@ -635,6 +642,20 @@ schedule_run(evutil_socket_t fd, short what, void *arg)
 				} else
 					continue;
 				job_start(TAILQ_FIRST(&d->jobs), a);
+				/* Round robin: the others go first next. */
+				if (!TAILQ_EMPTY(&t->dests)) {
+					struct dest *x;
+
+					TAILQ_FOREACH(x, &t->dests, entry)
+						if (x == d)
+							break;
+					if (x != NULL) {
+						TAILQ_REMOVE(&t->dests, d,
+						    entry);
+						TAILQ_INSERT_TAIL(&t->dests, d,
+						    entry);
+					}
+				}
 				progress = true;
 				break;	/* the lists may have changed */
 			}

@@ -115,6 +115,17 @@ read_reasons(const struct qmsg *m, const char *dir, const char *action)
 	return rs;
 }
 
+/*
+ * The remote MTA of a notice: a relay of the form host[addr]:port (what
+ * the smtp and lmtp clients report), else nothing: "local", "virtual",
+ * "none" or a socket path name no mail server (RFC 3464 Remote-MTA).
+ */
+static const char *
+remote_mta(const char *relay)
+{
+	return strchr(relay, '[') != NULL ? relay : "";
+}
+
 static void
 notice_end(struct notice *nt, bool ok, const char *why)
 {
@@ -304,7 +315,7 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 		    attr_put_str(&out, "dsn", rs[i].set ? rs[i].dsn :
 		    (st == QFILE_RS_FAILED ? "5.0.0" : st == QFILE_RS_PENDING ?
 		    "4.0.0" : "2.0.0")) == -1 ||
-		    attr_put_str(&out, "relay", rs[i].relay) == -1 ||
+		    attr_put_str(&out, "relay", remote_mta(rs[i].relay)) == -1 ||
 		    attr_put_str(&out, "text", rs[i].set ? rs[i].text :
 		    st == QFILE_RS_PENDING ? "delivery temporarily failed" :
 		    "reason not recorded") == -1 ||

@@ -178,7 +178,7 @@ qmgr_record(struct qmsg *m, uint32_t index, enum deliver_result res,
 		    text, false);
 		return;
 	}
-	if (qfile_rcpt_set_status(m->fd, r->status_off, st) == -1) {
+	if (qfile_rcpt_put_status(m->fd, r->status_off, st) == -1) {
 		/* Not recorded: the recipient is tried again later. */
 		log_warn("%s: cannot record the status of <%s>", m->id,
 		    log_safe(safe, sizeof(safe), r->addr, strlen(r->addr)));
@@ -274,6 +274,22 @@ plan(struct qmsg *m)
 	free(taken);
 }
 
+/*
+ * A file in active/ that cannot be opened or read now (not a corrupt one)
+ * goes to deferred/, due at once: the next scan of deferred/ tries again,
+ * instead of leaving it in active/ until qmgr restarts.
+ */
+static void
+put_back(const char *id)
+{
+	char from[64], to[64];
+
+	snprintf(from, sizeof(from), "active/%s", id);
+	snprintf(to, sizeof(to), "deferred/%s", id);
+	if (renameat(qmgr.qdir, from, qmgr.qdir, to) == -1)
+		log_warn("%s: cannot move %s to deferred/", id, from);
+}
+
 /* Take the file sub/id into active/ and start its pass. */
 static void
 take_in(const char *sub, const char *id)
@@ -294,6 +310,7 @@ take_in(const char *sub, const char *id)
 	if ((fd = openat(qmgr.qdir, to, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) ==
 	    -1) {
 		log_warn("%s: cannot open %s", id, to);
+		put_back(id);
 		return;
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -303,8 +320,10 @@ take_in(const char *sub, const char *id)
 	if (qfile_read_envelope(fd, ENVELOPE_MAX, &m->q, &err) == -1) {
 		if (errno == EBADMSG || errno == EFBIG)
 			to_corrupt("active", id, err);
-		else
+		else {
 			log_warnx("%s: cannot read %s: %s", id, to, err);
+			put_back(id);
+		}
 		close(fd);
 		qfile_clear(&m->q);
 		free(m);
@@ -526,8 +545,9 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	n = read(fd, buf, sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/* "W" from cleanup; the master's wake-up timer sends "W\n". */
 	for (i = 0; i < n; i++)
-		if (buf[i] != 'W') {
+		if (buf[i] != 'W' && buf[i] != '\n') {
 			log_warnx("bad wake-up byte from a client: closed");
 			n = 0;
 			break;

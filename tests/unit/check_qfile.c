@@ -1366,6 +1366,14 @@ START_TEST(test_set_status)
 	ck_assert_int_eq(q.rcpts[2].status_off, off[2]);
 	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[0],
 	    QFILE_RS_PENDING), 0);
+	/* put: the same byte, no fsync; done (3) is a status too. */
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], QFILE_RS_DONE), 0);
+	ck_assert_int_eq(qfile_read(fd, READ_MAX, &q, &err), 0);
+	ck_assert_uint_eq(q.rcpts[1].status, QFILE_RS_DONE);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1] + 1, 0), -1);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], 9), -1);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], QFILE_RS_PENDING),
+	    0);
 
 	/* Refused: bad value, an offset that is not a status byte. */
 	slurp(fd, &before);

@@ -89,6 +89,13 @@ START_TEST(test_relayhost_and_transports)
 	    "default_transport = relay\n");
 	expect("a@example.org", "lmtp", "example.org");
 	expect("b@remote.test", "relay", "[smarthost.example]:587");
+	/* A transport parameter may name its next hop, as Postfix's do. */
+	setup_conf("mydestination = example.org\n"
+	    "local_transport = lmtp:unix:/run/dovecot/lmtp\n"
+	    "virtual_mailbox_domains = v.test\n"
+	    "virtual_transport = virtual:\n");
+	expect("a@example.org", "lmtp", "unix:/run/dovecot/lmtp");
+	expect("a@v.test", "virtual", "v.test");
 }
 END_TEST
 
