@@ -269,6 +269,16 @@ attr_out_init(struct buf *out)
 		bug("attr_out_init: cannot add the prefix");
 }
 
+void
+attr_out_reset(struct buf *out)
+{
+	static const uint8_t zero[PREFIX_LEN];
+
+	buf_reset(out);
+	if (buf_add(out, zero, sizeof(zero)) == -1)
+		bug("attr_out_reset: cannot add the prefix");
+}
+
 static void
 check_out(const struct buf *out, const char *fn)
 {

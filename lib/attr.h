@@ -77,6 +77,9 @@ void	attr_msg_clear(struct attr_msg *);
  * (name syntax, value size, count, ATTR_MSG_MAX); out is unchanged then.
  */
 void	attr_out_init(struct buf *out);
+/* attr_out_reset -- start the next message in a buffer attr_out_init
+ * made (keeps its memory; attr_out_init would leak it). */
+void	attr_out_reset(struct buf *out);
 int	attr_put_str(struct buf *out, const char *name, const char *val);
 int	attr_put_int(struct buf *out, const char *name, int64_t val);
 int	attr_put_data(struct buf *out, const char *name, const void *val,

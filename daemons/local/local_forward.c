@@ -69,7 +69,7 @@ send_begin(int fd, struct local_rcpt *rc, size_t n, struct buf *out,
 		ret = "FULL";
 	else if (s->ret == QFILE_RET_HDRS)
 		ret = "HDRS";
-	attr_out_init(out);
+	attr_out_reset(out);
 	if (attr_put_str(out, "request", "begin") == -1 ||
 	    attr_put_str(out, "proto", "cleanup/1") == -1 ||
 	    attr_put_str(out, "origin", "internal") == -1 ||
@@ -101,7 +101,7 @@ send_rcpts(int fd, struct local_rcpt *rc, char *const *addrs, size_t n,
 		orcpt = r->addr;
 	}
 	for (i = 0; i < n; i++) {
-		attr_out_init(out);
+		attr_out_reset(out);
 		if (attr_put_str(out, "request", "rcpt") == -1 ||
 		    attr_put_str(out, "addr", addrs[i]) == -1 ||
 		    attr_put_int(out, "notify", r->notify) == -1 ||
@@ -137,7 +137,7 @@ send_content(int fd, struct local_rcpt *rc, struct buf *out, uint64_t *size,
 		}
 		len += (size_t)n;
 		if (len == sizeof(chunk) || (n == 0 && len > 0)) {
-			attr_out_init(out);
+			attr_out_reset(out);
 			if (attr_put_str(out, "request", "data") == -1 ||
 			    attr_put_data(out, "bytes", chunk, len) == -1) {
 				*err = "request too large";
@@ -151,7 +151,7 @@ send_content(int fd, struct local_rcpt *rc, struct buf *out, uint64_t *size,
 		if (n == 0)
 			break;
 	}
-	attr_out_init(out);
+	attr_out_reset(out);
 	if (attr_put_str(out, "request", "end") == -1 ||
 	    attr_put_int(out, "size", (int64_t)*size) == -1) {
 		*err = "request too large";

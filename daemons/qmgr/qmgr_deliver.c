@@ -492,7 +492,6 @@ agent_send(struct agent *a, struct job *j, const char **err_r)
 		return -1;
 	}
 	close(rfd);
-	buf_init(&out, ATTR_MSG_MAX);
 	attr_out_init(&out);
 	if (attr_put_str(&out, "request", "deliver") == -1 ||
 	    attr_put_str(&out, "proto", DELIVER_PROTO) == -1 ||
@@ -504,7 +503,7 @@ agent_send(struct agent *a, struct job *j, const char **err_r)
 		goto out;
 	for (k = 0; k < j->n; k++) {
 		r = &q->rcpts[j->idx[k]];
-		attr_out_init(&out);
+		attr_out_reset(&out);
 		if (attr_put_str(&out, "request", "rcpt") == -1 ||
 		    attr_put_int(&out, "index", j->idx[k]) == -1 ||
 		    attr_put_str(&out, "addr", r->addr) == -1 ||

@@ -293,7 +293,6 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 	close(rfd);
 	rs = read_reasons(m, st == QFILE_RS_PENDING ? "defer" : "bounce",
 	    action);
-	buf_init(&out, ATTR_MSG_MAX);
 	attr_out_init(&out);
 	if (attr_put_str(&out, "request", "notify") == -1 ||
 	    attr_put_str(&out, "proto", "bounce/1") == -1 ||
@@ -305,7 +304,7 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 	for (k = 0; k < nt->n; k++) {
 		i = nt->idx[k];
 		r = &m->q.rcpts[i];
-		attr_out_init(&out);
+		attr_out_reset(&out);
 		if (attr_put_str(&out, "request", "rcpt") == -1 ||
 		    attr_put_int(&out, "index", (int64_t)i) == -1 ||
 		    attr_put_str(&out, "addr", r->addr) == -1 ||
