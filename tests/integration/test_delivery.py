@@ -8,12 +8,13 @@ cleanup, qmgr, bounce and the agents it needs) with a short retry cycle
 sends mail with Python's smtplib (and swaks once), and checks what
 arrives where: a virtual Maildir byte for byte, a local mbox and a
 Maildir under a user's home, an alias that fans out to two users and a
-virtual address, LMTP into a real Dovecot, bounces for an unknown user
-(the RFC 3464 notice parsed with the email package), a message deferred
-then delivered once its mailbox comes back, one that expires, hold/ and
-corrupt/, mail loops, remote mail that waits for the SMTP client, and
-DSN NOTIFY=SUCCESS and NOTIFY=NEVER.  Besides the mailboxes, the queue
-(empty afterwards) and the log (one outcome per recipient, "removed").
+virtual address, LMTP into a real Dovecot, an unknown user (refused at
+RCPT when smtpd can tell; else bounced, the RFC 3464 notice parsed with
+the email package), a message deferred then delivered once its mailbox
+comes back, one that expires, hold/ and corrupt/, mail loops, remote
+mail that waits for the SMTP client, and DSN NOTIFY=SUCCESS and
+NOTIFY=NEVER.  Besides the mailboxes, the queue (empty afterwards) and
+the log (one outcome per recipient, "removed").
 
 As root the local tests use throwaway accounts (tern_fixture.make_user);
 as another user they are skipped."""
@@ -455,28 +456,25 @@ class LocalMailboxTest(E2EBase):
 
     # ---- 3. alias fan-out -------------------------------------------------
     def test_alias_fan_out(self):
-        # smtpd knows local recipients only as accounts and postmaster
-        # (docs/architecture.md, "Relay control"), so the alias that
-        # fans out is postmaster's.
         u1, u2 = account("u1").pw_name, account("u2").pw_name
         self.boot(agents=("local", "virtual"),
-                  aliases="# e2e\npostmaster: %s, %s, %s\n" % (
+                  aliases="# e2e\nteam: %s, %s, %s\n" % (
                       u1, u2, vaddr("carol")))
-        content = message("to the postmaster")
-        qid = self.send(["postmaster@localhost"], content)
+        content = message("to the team")
+        qid = self.send(["team@localhost"], content)
         self.wait_removed(qid)
         for k in ("u1", "u2"):
             [(_, data)] = self.mbox_messages(k)
             quoted = content.replace(b"\r\nFrom the", b"\r\n>From the")
-            self.check_local_copy(data[:-1], "postmaster@localhost",
+            self.check_local_copy(data[:-1], "team@localhost",
                                   quoted, qid)
             # One line per alias target, with the original recipient.
             target = "%s@localhost" % account(k).pw_name
             line = self.assert_one_outcome(qid, target, "sent")
-            self.assertIn("orig_to=<postmaster@localhost>, relay=local, ",
+            self.assertIn("orig_to=<team@localhost>, relay=local, ",
                           line)
         # The virtual address: forwarded through cleanup as a new message.
-        m = self.wait_log(r"\b%s: to=<%s>, orig_to=<postmaster@localhost>, "
+        m = self.wait_log(r"\b%s: to=<%s>, orig_to=<team@localhost>, "
                           r".*status=sent \(forwarded as (%s)\)$" % (
                               qid, re.escape(vaddr("carol")), QID_RE),
                           "the forwarding")
@@ -485,7 +483,7 @@ class LocalMailboxTest(E2EBase):
         [data] = self.wait_vmail("carol")
         self.assertTrue(data.startswith(
             b"Delivered-To: %s\n" % vaddr("carol").encode()), data[:300])
-        self.assertIn(b"\nDelivered-To: postmaster@localhost\n", data)
+        self.assertIn(b"\nDelivered-To: team@localhost\n", data)
         self.assertTrue(data.endswith(lf(content)), data)
         self.assert_one_outcome(fwd, vaddr("carol"), "sent")
         self.assertEqual(self.t.log_count(
@@ -546,14 +544,40 @@ class DovecotTest(E2EBase):
         self.assert_queue_empty()
 
 
-# ---- 5. unknown user: a bounce ----------------------------------------
+# ---- 5. unknown user: refused at RCPT, or a bounce ----------------------
 class BounceTest(E2EBase):
-    def test_unknown_virtual_user_bounces(self):
+    def test_unknown_virtual_user_refused_at_rcpt(self):
+        """smtpd knows virtual_mailbox_maps: no bounce is made (no
+        backscatter), the client has the error."""
         self.boot()
+        with smtplib.SMTP("127.0.0.1", self.port, local_hostname=HELO,
+                          timeout=30) as s:
+            s.ehlo()
+            self.assertEqual(s.mail(vaddr("alice"))[0], 250)
+            code, resp = s.rcpt(vaddr("nobody"))
+        self.assertEqual(code, 550, resp)
+        self.assertEqual(resp, b"5.1.1 <%s>: Recipient address rejected: "
+                         b"User unknown in virtual mailbox table"
+                         % vaddr("nobody").encode())
+        self.assertEqual(self.t.log_count(r"(?m)\(queue active\)$"), 0)
+        self.assert_queue_empty()
+
+    def test_unknown_virtual_user_bounces(self):
+        """An address smtpd cannot check: an alias that forwards to an
+        unknown virtual user.  The virtual agent bounces it and the
+        notice comes back to the sender's own virtual Maildir."""
+        self.boot(agents=("local", "virtual"),
+                  aliases="moved: %s\n" % vaddr("nobody"))
         content = message("to nobody", sender=vaddr("alice"))
-        qid = self.send([vaddr("nobody")], content, sender=vaddr("alice"))
-        nqid = self.notice_qid(qid)
+        qid = self.send(["moved@localhost"], content, sender=vaddr("alice"))
+        m = self.wait_log(r"\b%s: to=<%s>, orig_to=<moved@localhost>, "
+                          r".*status=sent \(forwarded as (%s)\)$" % (
+                              qid, re.escape(vaddr("nobody")), QID_RE),
+                          "the forwarding")
+        fwd = m.group(1)
+        nqid = self.notice_qid(fwd)
         self.wait_removed(qid)
+        self.wait_removed(fwd)
         self.wait_removed(nqid)
         [data] = self.wait_vmail("alice")
         self.assertTrue(data.startswith(b"Delivered-To: %s\n" %
@@ -568,10 +592,18 @@ class BounceTest(E2EBase):
         self.assertEqual(h["Subject"], "to nobody")
         self.assertEqual(h["Message-ID"], "<to-nobody.%d@example.org>"
                          % os.getpid())
-        self.assertIn(qid, h["Received"])
+        self.assertEqual(h["Delivered-To"], "moved@localhost")
+        # cleanup's Received: of the forwarded copy, then of the original.
+        received = h.get_all("Received")
+        self.assertEqual(len(received), 2, received)
+        self.assertRegex(received[0], r"^by %s \(Tern\)\s+id %s;" % (
+            re.escape(MYHOSTNAME), fwd))
+        self.assertRegex(received[1], r"\sid %s\s" % qid)
         # The notice comes from the null sender.
         self.assertEqual(self.notice_sender(nqid), "")
-        self.assert_one_outcome(qid, vaddr("nobody"), "bounced")
+        line = self.assert_one_outcome(fwd, vaddr("nobody"), "bounced")
+        self.assertIn("relay=virtual, ", line)
+        self.assertIn("dsn=5.1.1, ", line)
         self.assert_one_outcome(nqid, vaddr("alice"), "sent")
         self.assertEqual(self.vmaildir("nobody"), [])
         self.assert_queue_empty()
@@ -815,15 +847,24 @@ class NotifyTest(E2EBase):
         self.assert_queue_empty()
 
     def test_notify_never(self):
-        self.boot()
-        qid = self.send([vaddr("nobody")], message("do not tell",
-                                                   sender=vaddr("bob")),
+        # As in BounceTest: an alias forwards to an unknown virtual user;
+        # the new message keeps the recipient's NOTIFY=NEVER.
+        self.boot(agents=("local", "virtual"),
+                  aliases="moved: %s\n" % vaddr("nobody"))
+        qid = self.send(["moved@localhost"], message("do not tell",
+                                                     sender=vaddr("bob")),
                         sender=vaddr("bob"), rcpt_opts=["NOTIFY=NEVER"])
+        m = self.wait_log(r"\b%s: to=<%s>, .*status=sent \(forwarded as "
+                          r"(%s)\)$" % (qid, re.escape(vaddr("nobody")),
+                                        QID_RE), "the forwarding")
+        fwd = m.group(1)
         self.wait_removed(qid)
-        self.assert_one_outcome(qid, vaddr("nobody"), "bounced")
+        self.wait_removed(fwd)
+        self.assert_one_outcome(fwd, vaddr("nobody"), "bounced")
         time.sleep(2)
         self.assertEqual(self.vmaildir("bob"), [])
-        self.assertEqual(self.t.log_count(
-            r"(?m)\b%s: .*notification" % qid), 0)
+        for q in (qid, fwd):
+            self.assertEqual(self.t.log_count(
+                r"(?m)\b%s: .*notification" % q), 0)
         self.assertEqual(self.t.log_count(r"(?m): from=<>, "), 0)
         self.assert_queue_empty()
