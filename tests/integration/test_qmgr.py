@@ -374,6 +374,30 @@ class QmgrTest(unittest.TestCase):
         self.assertGreaterEqual(a.max_active, 1)
         self.assertLess(a.connections, 8)           # connections reused
 
+    def test_failing_destination_slowed_then_rests(self):
+        """A next hop that cannot be reached gets one request at a time,
+        and after three failures in a row none for a while: its mail is
+        deferred without bothering the agent."""
+        self.t.start()
+        a = self.agent("slow", lambda addr: ("deferred", "4.4.1",
+                                             "connect refused"), delay=0.2)
+        for i in range(6):
+            self.send(["f%d@slow.test" % i])
+        self.assertTrue(wait_for(lambda: "failed 3 times in a row: "
+                                 "resting for 60s" in self.t.log(), 20),
+                        self.t.log())
+        self.assertLessEqual(a.max_active, 2)   # the limit, then 1
+        asked = len(a.requests)
+        self.assertLessEqual(asked, 4)
+        self.assertTrue(wait_for(lambda: "delivery temporarily suspended: "
+                                 "connect refused" in self.t.log(), 10),
+                        self.t.log())
+        # While it rests, retries do not reach the agent.
+        time.sleep(3)
+        self.assertEqual(len(a.requests), asked)
+        self.assertEqual(len(self.spool("deferred")) +
+                         len(self.spool("active")), 6)
+
     def test_corrupt_file(self):
         self.t.start()
         name = "01JN7W803RJ000GGZZZZZZZZ"
