@@ -7,13 +7,14 @@
  * Process:  master.
  * Input:    status records from the children's pipes (struct
  *           service_status); a record from an unknown pid is ignored.
- * Failure:  fork/exec failures throttle the service like a crash does.
+ * Failure:  spawn/exec failures throttle the service like a crash does.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,35 +95,30 @@ master_def_equal(const struct service_def *a, const struct service_def *b)
 
 /* ---- spawning ------------------------------------------------------------ */
 
-static _Noreturn void
-exec_child(struct master *m, struct msvc *svc)
+/*
+ * The child is started with posix_spawn(): glibc runs it on the master's
+ * memory (clone with CLONE_VM and CLONE_VFORK) until the exec, so no page
+ * table of the master is copied, which fork() would do for every smtpd.
+ * Everything the child needs before the exec is a file or signal action:
+ * 0, 1 and 2 on /dev/null, the listening socket on 3 and the status pipe
+ * on 4 (master_service_add() keeps both above 4, so that no dup2 can
+ * overwrite a source still to be copied), the master's signals back to
+ * their defaults and an empty signal mask.
+ */
+static int
+spawn_child(struct master *m, struct msvc *svc, pid_t *pid)
 {
 	const struct master_config *mc = &m->cfg;
 	char path[1100], *argv[SERVICES_ARGS_MAX + 16];
-	int lfd, sfd, nfd, i = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t def, none;
 	size_t k;
-	sigset_t none;
+	int i = 0, rc;
 
-	/* Move our descriptors out of the way, then into place. */
-	if ((lfd = fcntl(svc->listen_fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
-	    (sfd = fcntl(svc->status_wr, F_DUPFD_CLOEXEC, 10)) == -1 ||
-	    (nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		_exit(126);
-	if (dup2(nfd, 0) == -1 || dup2(nfd, 1) == -1 || dup2(nfd, 2) == -1 ||
-	    dup2(lfd, SERVICE_LISTEN_FD) == -1 ||
-	    dup2(sfd, SERVICE_STATUS_FD) == -1)
-		_exit(126);
-
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	snprintf(path, sizeof(path), "%s/%s", mc->daemon_dir,
-	    svc->def.command);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", mc->daemon_dir,
+	    svc->def.command) >= sizeof(path))
+		return ENAMETOOLONG;
 	argv[i++] = svc->def.command;
 	argv[i++] = "-c";
 	argv[i++] = (char *)mc->config_dir;
@@ -146,23 +142,54 @@ exec_child(struct master *m, struct msvc *svc)
 		argv[i++] = svc->def.argv[k];
 	argv[i] = NULL;
 
-	execv(path, argv);
-	log_warn("service %s: cannot execute %s", svc->def.name, path);
-	_exit(127);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGCHLD);
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return rc;
+	if ((rc = posix_spawnattr_init(&sa)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDWR, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, svc->listen_fd,
+	    SERVICE_LISTEN_FD)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, svc->status_wr,
+	    SERVICE_STATUS_FD)) == 0 &&
+	    (rc = posix_spawnattr_setsigdefault(&sa, &def)) == 0 &&
+	    (rc = posix_spawnattr_setsigmask(&sa, &none)) == 0 &&
+	    (rc = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK)) == 0)
+		rc = posix_spawn(pid, path, &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
 }
+
+static void	throttle(struct master *, struct msvc *);
 
 static void
 spawn(struct master *m, struct msvc *svc)
 {
 	struct mchild *c;
 	pid_t pid;
+	int rc;
 
-	if ((pid = fork()) == -1) {
-		log_warn("service %s: fork", svc->def.name);
+	if ((rc = spawn_child(m, svc, &pid)) != 0) {
+		errno = rc;
+		log_warn("service %s: cannot execute %s/%s", svc->def.name,
+		    m->cfg.daemon_dir, svc->def.command);
+		/* As a process that died before serving anyone. */
+		throttle(m, svc);
 		return;
 	}
-	if (pid == 0)
-		exec_child(m, svc);
 	c = xcalloc(1, sizeof(*c));
 	c->pid = pid;
 	c->svc = svc;
@@ -194,7 +221,8 @@ adjust(struct master *m, struct msvc *svc)
 		set_listening(svc, false);
 		return;
 	}
-	while (svc->navail < svc->def.prefork && svc->nproc < svc->maxproc)
+	while (!svc->throttled && svc->navail < svc->def.prefork &&
+	    svc->nproc < svc->maxproc)
 		spawn(m, svc);
 	set_listening(svc, svc->navail == 0 && svc->nproc < svc->maxproc);
 }
@@ -284,6 +312,20 @@ on_wakeup(evutil_socket_t fd, short what, void *arg)
 	close(s);
 }
 
+/* fd, moved above the descriptors a child gets (see spawn_child()). */
+static int
+fd_above_service_fds(int fd)
+{
+	int nfd;
+
+	if (fd >= SERVICE_FIRST_FREE_FD)
+		return fd;
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, SERVICE_FIRST_FREE_FD)) == -1)
+		fatal("fcntl F_DUPFD_CLOEXEC");
+	close(fd);
+	return nfd;
+}
+
 void
 master_service_add(struct master *m, const struct service_def *def, int fd)
 {
@@ -293,13 +335,13 @@ master_service_add(struct master *m, const struct service_def *def, int fd)
 	svc = xcalloc(1, sizeof(*svc));
 	svc->m = m;
 	master_def_copy(&svc->def, def);
-	svc->listen_fd = fd;
+	svc->listen_fd = fd_above_service_fds(fd);
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe");
 	svc->status_rd = p[0];
-	svc->status_wr = p[1];
-	svc->ev_listen = event_new(m->base, fd, EV_READ | EV_PERSIST,
-	    on_listen, svc);
+	svc->status_wr = fd_above_service_fds(p[1]);
+	svc->ev_listen = event_new(m->base, svc->listen_fd,
+	    EV_READ | EV_PERSIST, on_listen, svc);
 	svc->ev_status = event_new(m->base, svc->status_rd,
 	    EV_READ | EV_PERSIST, on_status, svc);
 	svc->ev_throttle = evtimer_new(m->base, on_throttle_end, svc);
