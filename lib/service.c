@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -130,7 +131,7 @@ setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* Blocked except while waiting: ppoll() and libevent see them. */
+	/* Blocked except while waiting: epoll_pwait(), ppoll(), libevent. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
@@ -156,25 +157,44 @@ accept_one(void)
 	return fd;
 }
 
+/*
+ * The idle processes of a pool all wait on the same listening socket.
+ * With poll() every one of them would wake for each connection and all
+ * but one would find nothing to accept; an EPOLLEXCLUSIVE entry wakes
+ * one (or a few).  The wait is epoll_pwait() with an empty mask, so that
+ * SIGTERM and SIGHUP, blocked otherwise, end it as ppoll() would.
+ */
+static int
+listen_epoll(void)
+{
+	struct epoll_event ev;
+	int ep;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVICE_LISTEN_FD, &ev) == -1)
+		fatal("epoll_ctl");
+	return ep;
+}
+
 static _Noreturn void
 run_one_client(struct service_ctx *ctx)
 {
-	struct pollfd pfd;
-	struct timespec ts;
+	struct epoll_event ev;
 	sigset_t none;
 	int64_t idle;
-	int fd, n;
+	int ep, fd, n;
 
 	idle = conf_time(ctx->conf, "max_idle");
 	sigemptyset(&none);
+	ep = listen_epoll();
 	if (service_status_write(SERVICE_STATUS_FD, SERVICE_AVAIL) == -1)
 		exit(0);
 	for (;;) {
-		pfd.fd = SERVICE_LISTEN_FD;
-		pfd.events = POLLIN;
-		ts.tv_sec = idle;
-		ts.tv_nsec = 0;
-		n = ppoll(&pfd, 1, &ts, &none);
+		n = epoll_pwait(ep, &ev, 1, idle > INT32_MAX / 1000 ?
+		    INT32_MAX : (int)(idle * 1000), &none);
 		if (got_term || got_hup)
 			exit(0);
 		if (n == 0) {
@@ -184,10 +204,11 @@ run_one_client(struct service_ctx *ctx)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("ppoll");
+			fatal("epoll_pwait");
 		}
 		if ((fd = accept_one()) == -1)
 			continue;
+		close(ep);
 		(void)service_status_write(SERVICE_STATUS_FD, SERVICE_BUSY);
 		/*
 		 * Let go of the listener: once the master closes it (reload,
