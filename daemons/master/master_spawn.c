@@ -197,7 +197,12 @@ static void	throttle(struct master *, struct msvc *);
 
 /* ---- templates (one_client_fork) ----------------------------------------- */
 
-/* one_client_fork for this service: its "-o" override, else tern.conf. */
+/*
+ * one_client_fork for this service: its "-o" override, else tern.conf.
+ * Only for services that drop to mail_owner: a process that keeps root
+ * (local) is always executed, so that no root process ever shares its
+ * layout with another.
+ */
 static bool
 use_template(const struct master *m, const struct msvc *svc)
 {
@@ -206,6 +211,8 @@ use_template(const struct master *m, const struct msvc *svc)
 	size_t i;
 	bool on;
 
+	if (!svc->def.unpriv)
+		return false;
 	for (i = 0; i + 1 < svc->def.argc &&
 	    strcmp(svc->def.argv[i], "-o") == 0; i += 2)
 		if (strncmp(svc->def.argv[i + 1], name, sizeof(name) - 1) == 0 &&

@@ -367,12 +367,16 @@ class MasterTest(unittest.TestCase):
         self.assertNotIn("throttling", t.log())
 
     def test_one_client_fork_reload_stop_and_multi_services(self):
-        # Per service, as an override in services.conf.
+        # Per service, as an override in services.conf.  A service that
+        # keeps root never gets a template.
+        root_port = free_port()
         t = self.instance(
             "echo inet 127.0.0.1:%d y n 5 1 - testsvc "
             "-o one_client_fork=yes\n"
             "m unix private/m y n 5 1 - testsvc -o one_client_fork=yes "
-            "multi\n" % self.port)
+            "multi\n"
+            "r inet 127.0.0.1:%d n n 5 1 - testsvc "
+            "-o one_client_fork=yes\n" % (self.port, root_port))
         t.start()
         self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
                                  == 1), t.log())
@@ -382,6 +386,10 @@ class MasterTest(unittest.TestCase):
                                  in t.log()), t.log())
         self.assertTrue(wait_for(lambda: t.status()["m"]["procs"] == 1),
                         t.log())
+        c = connect(root_port)
+        self.assertEqual(hello_fields(readline(c))["service"], "r")
+        c.close()
+        self.assertEqual(self.template_pids(t, "r"), [])
         old = self.template_pids(t, "echo")[0]
         # A reload replaces the template, which holds the old settings.
         self.assertEqual(t.ternctl("reload").returncode, 0, t.log())
