@@ -331,8 +331,7 @@ const struct conf_param conf_params[] = {
 	PARAM("alias_maps", CONF_LIST, "lmdb:$config_directory/aliases", 0, 0,
 	    NULL, "tables of local aliases (built with ternctl map build -a)"),
 	PARAM("home_mailbox", CONF_STR, "", 0, 0, NULL,
-	    "mailbox under the user's home (Maildir/ when it ends in /), "
-	    "or empty for mail_spool_directory"),
+	    "mailbox under each user's home (Maildir/ ends in /), or empty"),
 	PARAM("mail_spool_directory", CONF_PATH, "/var/mail", 0, 0, NULL,
 	    "where user mboxes are when home_mailbox is empty"),
 	PARAM("allow_mail_to_commands", CONF_LIST, "alias, forward", 0, 0,
