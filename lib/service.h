@@ -80,7 +80,13 @@ struct service {
 	size_t		 max_clients;
 	/* Before the privilege drop: read keys, open files.  May be NULL. */
 	void		(*pre_jail)(struct service_ctx *);
-	/* After the drop, before the first client.  May be NULL. */
+	/*
+	 * After the drop, before the first client.  May be NULL.  In a
+	 * one-client service with one_client_fork, pre_jail and post_jail
+	 * run once, in the template, and every process made from it starts
+	 * with their state: open nothing there that must not be shared
+	 * across fork (an LMDB environment, a connection, a PRNG state).
+	 */
 	void		(*post_jail)(struct service_ctx *);
 	/*
 	 * A new client on fd, which the service owns.  One-client: serve it
