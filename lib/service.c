@@ -16,14 +16,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <event2/event.h>
 
@@ -77,8 +80,8 @@ conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
 static void
 usage(const char *prog)
 {
-	fatalx("usage: %s -c config_dir -n service -t inet|unix [-S] [-u] "
-	    "[-r chroot] [-v] [-- args]", prog);
+	fatalx("usage: %s -c config_dir -n service -t inet|unix [-S] [-T] "
+	    "[-u] [-r chroot] [-v] [-- args]", prog);
 }
 
 /*
@@ -128,7 +131,7 @@ setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* Blocked except while waiting: ppoll() and libevent see them. */
+	/* Blocked except while waiting: epoll_pwait(), ppoll(), libevent. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
@@ -154,25 +157,44 @@ accept_one(void)
 	return fd;
 }
 
+/*
+ * The idle processes of a pool all wait on the same listening socket.
+ * With poll() every one of them would wake for each connection and all
+ * but one would find nothing to accept; an EPOLLEXCLUSIVE entry wakes
+ * one (or a few).  The wait is epoll_pwait() with an empty mask, so that
+ * SIGTERM and SIGHUP, blocked otherwise, end it as ppoll() would.
+ */
+static int
+listen_epoll(void)
+{
+	struct epoll_event ev;
+	int ep;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, SERVICE_LISTEN_FD, &ev) == -1)
+		fatal("epoll_ctl");
+	return ep;
+}
+
 static _Noreturn void
 run_one_client(struct service_ctx *ctx)
 {
-	struct pollfd pfd;
-	struct timespec ts;
+	struct epoll_event ev;
 	sigset_t none;
 	int64_t idle;
-	int fd, n;
+	int ep, fd, n;
 
 	idle = conf_time(ctx->conf, "max_idle");
 	sigemptyset(&none);
+	ep = listen_epoll();
 	if (service_status_write(SERVICE_STATUS_FD, SERVICE_AVAIL) == -1)
 		exit(0);
 	for (;;) {
-		pfd.fd = SERVICE_LISTEN_FD;
-		pfd.events = POLLIN;
-		ts.tv_sec = idle;
-		ts.tv_nsec = 0;
-		n = ppoll(&pfd, 1, &ts, &none);
+		n = epoll_pwait(ep, &ev, 1, idle > INT32_MAX / 1000 ?
+		    INT32_MAX : (int)(idle * 1000), &none);
 		if (got_term || got_hup)
 			exit(0);
 		if (n == 0) {
@@ -182,10 +204,11 @@ run_one_client(struct service_ctx *ctx)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("ppoll");
+			fatal("epoll_pwait");
 		}
 		if ((fd = accept_one()) == -1)
 			continue;
+		close(ep);
 		(void)service_status_write(SERVICE_STATUS_FD, SERVICE_BUSY);
 		/*
 		 * Let go of the listener: once the master closes it (reload,
@@ -198,6 +221,66 @@ run_one_client(struct service_ctx *ctx)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		ctx->svc->client(ctx, fd);
 		exit(0);
+	}
+}
+
+/* ---- template (one_client_fork) ---------------------------------------- */
+
+/*
+ * A copy of this process whose parent is the master.  glibc has no fork
+ * with clone flags, so this is the raw system call; what fork() would do
+ * on top is not needed here: the process has one thread and no fork
+ * handlers, getpid() asks the kernel, and raise()/abort() send to the
+ * calling thread's real id (glibc >= 2.34), so even a stack-protector
+ * abort hits the new process, not the template.
+ */
+static pid_t
+clone_for_master(void)
+{
+	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL,
+	    NULL, NULL);
+}
+
+static _Noreturn void
+run_template(struct service_ctx *ctx)
+{
+	struct pollfd pfd;
+	sigset_t none;
+	int32_t reply;
+	pid_t pid;
+	ssize_t n;
+	char req;
+
+	if (ctx->svc->mode != SERVICE_ONE_CLIENT) {
+		/* Only one-client processes are made this way. */
+		reply = 0;
+		(void)write(SERVICE_TEMPLATE_FD, &reply, sizeof(reply));
+		exit(0);
+	}
+	sigemptyset(&none);
+	for (;;) {
+		pfd.fd = SERVICE_TEMPLATE_FD;
+		pfd.events = POLLIN;
+		if (ppoll(&pfd, 1, NULL, &none) == -1 && errno != EINTR)
+			fatal("ppoll");
+		if (got_term || got_hup)
+			exit(0);
+		n = read(SERVICE_TEMPLATE_FD, &req, 1);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n != 1 || req != 'F')
+			exit(0);	/* the master let go of us */
+		if ((pid = clone_for_master()) == -1) {
+			log_warn("clone");
+			reply = 0;
+		} else if (pid == 0) {
+			close(SERVICE_TEMPLATE_FD);
+			run_one_client(ctx);
+		} else
+			reply = (int32_t)pid;
+		if (write(SERVICE_TEMPLATE_FD, &reply, sizeof(reply)) !=
+		    (ssize_t)sizeof(reply))
+			exit(0);
 	}
 }
 
@@ -349,15 +432,20 @@ run_multi(struct service_ctx *ctx)
 /* ---- start-up -------------------------------------------------------- */
 
 static void
-check_fds(void)
+check_fds(bool template)
 {
 	if (fcntl(SERVICE_LISTEN_FD, F_GETFD) == -1 ||
 	    fcntl(SERVICE_STATUS_FD, F_GETFD) == -1)
 		fatalx("not started by the master: descriptors %d and %d "
 		    "must be the listen socket and the status pipe",
 		    SERVICE_LISTEN_FD, SERVICE_STATUS_FD);
+	if (template && fcntl(SERVICE_TEMPLATE_FD, F_GETFD) == -1)
+		fatalx("-T: descriptor %d must be the master's socket",
+		    SERVICE_TEMPLATE_FD);
 	if (fcntl(SERVICE_STATUS_FD, F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(SERVICE_LISTEN_FD, F_SETFD, FD_CLOEXEC) == -1)
+	    fcntl(SERVICE_LISTEN_FD, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (template &&
+	    fcntl(SERVICE_TEMPLATE_FD, F_SETFD, FD_CLOEXEC) == -1))
 		fatal("fcntl");
 }
 
@@ -395,10 +483,11 @@ service_main(int argc, char *argv[], const struct service *svc)
 	bool unpriv = false, verbose = false;
 	int ch;
 
+	/* SERVICE_TEMPLATE_FD is closed below unless -T says it is used. */
 	closefrom(SERVICE_FIRST_FREE_FD);
 	log_init(svc->name, LOG_TO_STDERR);
 	ctx.svc = svc;
-	while ((ch = getopt(argc, argv, "c:n:St:ur:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:n:STt:ur:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			ctx.config_dir = optarg;
@@ -408,6 +497,9 @@ service_main(int argc, char *argv[], const struct service *svc)
 			break;
 		case 'S':
 			ctx.tls_server_ok = true;
+			break;
+		case 'T':
+			ctx.template = true;
 			break;
 		case 't':
 			type = optarg;
@@ -432,7 +524,9 @@ service_main(int argc, char *argv[], const struct service *svc)
 	ctx.inet = strcmp(type, "inet") == 0;
 	ctx.argc = argc - optind;
 	ctx.argv = argv + optind;
-	check_fds();
+	if (!ctx.template)
+		close(SERVICE_TEMPLATE_FD);
+	check_fds(ctx.template);
 
 	ctx.conf = load_conf(&ctx);
 	maillog = conf_str(ctx.conf, "maillog_file");
@@ -454,6 +548,8 @@ service_main(int argc, char *argv[], const struct service *svc)
 	if (svc->post_jail != NULL)
 		svc->post_jail(&ctx);
 
+	if (ctx.template)
+		run_template(&ctx);
 	if (svc->mode == SERVICE_ONE_CLIENT)
 		run_one_client(&ctx);
 	run_multi(&ctx);

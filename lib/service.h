@@ -7,7 +7,7 @@
  * The master execs a service as
  *
  *   <daemon_directory>/<command> -c <config_dir> -n <service> -t inet|unix
- *       [-S] [-u] [-r <chroot>] [-v] [-- <arguments from services.conf>]
+ *       [-S] [-T] [-u] [-r <chroot>] [-v] [-- <arguments from services.conf>]
  *
  * with exactly these descriptors open:
  *   0, 1, 2               /dev/null
@@ -26,6 +26,17 @@
  * take more, and (multi only) SERVING once when it accepts its first
  * client.  The master spawns a new process only when none is AVAIL, and
  * throttles a service only for processes that died before serving.
+ *
+ * -T makes the process a template (one_client_fork = yes, one-client
+ * services only; docs/architecture.md): it initialises as usual, then
+ * serves no client but waits on SERVICE_TEMPLATE_FD, a socket to the
+ * master.  For each byte 'F' the master writes, it creates a process
+ * with clone(CLONE_PARENT), so that the master is its parent, and
+ * answers with the new pid (int32, host order).  That process closes
+ * SERVICE_TEMPLATE_FD and goes on as a freshly started one-client
+ * process: AVAIL, one client, exit.  A template of a multi-client
+ * service answers 0 and exits.  The template exits on SIGTERM, SIGHUP
+ * and end-of-file.
  *
  * Two shapes of service:
  *   SERVICE_ONE_CLIENT  accept one connection, serve it, exit (smtpd).
@@ -46,7 +57,8 @@
 
 #define SERVICE_LISTEN_FD	3
 #define SERVICE_STATUS_FD	4
-#define SERVICE_FIRST_FREE_FD	5
+#define SERVICE_TEMPLATE_FD	5	/* -T only: the master's fork requests */
+#define SERVICE_FIRST_FREE_FD	6
 
 #define SERVICE_AVAIL		1
 #define SERVICE_BUSY		0
@@ -68,7 +80,13 @@ struct service {
 	size_t		 max_clients;
 	/* Before the privilege drop: read keys, open files.  May be NULL. */
 	void		(*pre_jail)(struct service_ctx *);
-	/* After the drop, before the first client.  May be NULL. */
+	/*
+	 * After the drop, before the first client.  May be NULL.  In a
+	 * one-client service with one_client_fork, pre_jail and post_jail
+	 * run once, in the template, and every process made from it starts
+	 * with their state: open nothing there that must not be shared
+	 * across fork (an LMDB environment, a connection, a PRNG state).
+	 */
 	void		(*post_jail)(struct service_ctx *);
 	/*
 	 * A new client on fd, which the service owns.  One-client: serve it
@@ -100,6 +118,11 @@ struct service_ctx {
 	size_t		 nclients;	/* multi only */
 	bool		 draining;	/* SIGHUP seen: accept no more */
 	bool		 tls_server_ok;	/* "-S": STARTTLS may be offered */
+	/*
+	 * "-T": a template (one_client_fork).  post_jail may do work here
+	 * that every process it makes would otherwise repeat.
+	 */
+	bool		 template;
 	void		*arg;		/* for the service */
 };
 

@@ -78,6 +78,12 @@ struct msvc {
 	unsigned	 maxproc;
 	unsigned	 nproc, navail;
 	unsigned	 failures;	/* abnormal exits in a row */
+	/* one_client_fork: the template process, or 0 (master_spawn.c). */
+	pid_t		 tpl_pid;
+	int		 tpl_fd;	/* our end of its SERVICE_TEMPLATE_FD */
+	unsigned	 tpl_forks;	/* processes it made */
+	unsigned	 tpl_failures;	/* failed requests in a row */
+	bool		 tpl_off;	/* do not use one until the next reload */
 	bool		 throttled;
 	bool		 removed;	/* gone from services.conf: drain */
 	bool		 listening;
@@ -91,6 +97,7 @@ struct mchild {
 	bool		 avail;
 	bool		 signalled;	/* we sent SIGTERM/SIGHUP */
 	bool		 served;	/* it took a client (said BUSY) */
+	bool		 from_tpl;	/* made by the service's template */
 	time_t		 started;
 };
 LIST_HEAD(mchild_list, mchild);

@@ -7,13 +7,15 @@
  * Process:  master.
  * Input:    status records from the children's pipes (struct
  *           service_status); a record from an unknown pid is ignored.
- * Failure:  fork/exec failures throttle the service like a crash does.
+ * Failure:  spawn/exec failures throttle the service like a crash does.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,35 +96,45 @@ master_def_equal(const struct service_def *a, const struct service_def *b)
 
 /* ---- spawning ------------------------------------------------------------ */
 
-static _Noreturn void
-exec_child(struct master *m, struct msvc *svc)
+/* fd, moved above the descriptors a child gets (see spawn_child()). */
+static int
+fd_above_service_fds(int fd)
+{
+	int nfd;
+
+	if (fd >= SERVICE_FIRST_FREE_FD)
+		return fd;
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, SERVICE_FIRST_FREE_FD)) == -1)
+		fatal("fcntl F_DUPFD_CLOEXEC");
+	close(fd);
+	return nfd;
+}
+
+/*
+ * The child is started with posix_spawn(): glibc runs it on the master's
+ * memory (clone with CLONE_VM and CLONE_VFORK) until the exec, so no page
+ * table of the master is copied, which fork() would do for every smtpd.
+ * Everything the child needs before the exec is a file or signal action:
+ * 0, 1 and 2 on /dev/null, the listening socket on 3, the status pipe on
+ * 4 and, for a template (tpl_fd not -1), its socket on 5 (the master keeps
+ * all of them above 5, so that no dup2 can overwrite a source still to be
+ * copied), the master's signals back to their defaults and an empty
+ * signal mask.
+ */
+static int
+spawn_child(struct master *m, struct msvc *svc, int tpl_fd, pid_t *pid)
 {
 	const struct master_config *mc = &m->cfg;
 	char path[1100], *argv[SERVICES_ARGS_MAX + 16];
-	int lfd, sfd, nfd, i = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t def, none;
 	size_t k;
-	sigset_t none;
+	int i = 0, rc;
 
-	/* Move our descriptors out of the way, then into place. */
-	if ((lfd = fcntl(svc->listen_fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
-	    (sfd = fcntl(svc->status_wr, F_DUPFD_CLOEXEC, 10)) == -1 ||
-	    (nfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		_exit(126);
-	if (dup2(nfd, 0) == -1 || dup2(nfd, 1) == -1 || dup2(nfd, 2) == -1 ||
-	    dup2(lfd, SERVICE_LISTEN_FD) == -1 ||
-	    dup2(sfd, SERVICE_STATUS_FD) == -1)
-		_exit(126);
-
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	snprintf(path, sizeof(path), "%s/%s", mc->daemon_dir,
-	    svc->def.command);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", mc->daemon_dir,
+	    svc->def.command) >= sizeof(path))
+		return ENAMETOOLONG;
 	argv[i++] = svc->def.command;
 	argv[i++] = "-c";
 	argv[i++] = (char *)mc->config_dir;
@@ -132,6 +144,8 @@ exec_child(struct master *m, struct msvc *svc)
 	argv[i++] = svc->def.type == SERVICES_INET ? "inet" : "unix";
 	if (mc->tls_ok)
 		argv[i++] = "-S";
+	if (tpl_fd != -1)
+		argv[i++] = "-T";
 	if (svc->def.unpriv)
 		argv[i++] = "-u";
 	if (strcmp(svc->def.chroot, "y") == 0) {
@@ -146,32 +160,203 @@ exec_child(struct master *m, struct msvc *svc)
 		argv[i++] = svc->def.argv[k];
 	argv[i] = NULL;
 
-	execv(path, argv);
-	log_warn("service %s: cannot execute %s", svc->def.name, path);
-	_exit(127);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGCHLD);
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return rc;
+	if ((rc = posix_spawnattr_init(&sa)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDWR, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, svc->listen_fd,
+	    SERVICE_LISTEN_FD)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, svc->status_wr,
+	    SERVICE_STATUS_FD)) == 0 &&
+	    (tpl_fd == -1 || (rc = posix_spawn_file_actions_adddup2(&fa,
+	    tpl_fd, SERVICE_TEMPLATE_FD)) == 0) &&
+	    (rc = posix_spawnattr_setsigdefault(&sa, &def)) == 0 &&
+	    (rc = posix_spawnattr_setsigmask(&sa, &none)) == 0 &&
+	    (rc = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK)) == 0)
+		rc = posix_spawn(pid, path, &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+static void	throttle(struct master *, struct msvc *);
+
+/* ---- templates (one_client_fork) ----------------------------------------- */
+
+/*
+ * one_client_fork for this service: its "-o" override, else tern.conf.
+ * Only for services that drop to mail_owner: a process that keeps root
+ * (local) is always executed, so that no root process ever shares its
+ * layout with another.
+ */
+static bool
+use_template(const struct master *m, const struct msvc *svc)
+{
+	static const char name[] = "one_client_fork=";
+	const char *err;
+	size_t i;
+	bool on;
+
+	if (!svc->def.unpriv)
+		return false;
+	for (i = 0; i + 1 < svc->def.argc &&
+	    strcmp(svc->def.argv[i], "-o") == 0; i += 2)
+		if (strncmp(svc->def.argv[i + 1], name, sizeof(name) - 1) == 0 &&
+		    conf_parse_bool(svc->def.argv[i + 1] + sizeof(name) - 1,
+		    &on, &err) == 0)
+			return on;
+	return conf_bool(m->cfg.conf, "one_client_fork");
+}
+
+/* Let the template go: it exits on SIGTERM (the reaper ignores it). */
+static void
+tpl_stop(struct msvc *svc)
+{
+	if (svc->tpl_pid == 0)
+		return;
+	if (kill(svc->tpl_pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("kill %ld", (long)svc->tpl_pid);
+	close(svc->tpl_fd);
+	svc->tpl_pid = 0;
+	svc->tpl_fd = -1;
+	svc->tpl_forks = 0;
+}
+
+static int
+tpl_start(struct master *m, struct msvc *svc)
+{
+	int sp[2], rc;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("service %s: socketpair", svc->def.name);
+		return -1;
+	}
+	sp[0] = fd_above_service_fds(sp[0]);
+	sp[1] = fd_above_service_fds(sp[1]);
+	rc = spawn_child(m, svc, sp[1], &pid);
+	close(sp[1]);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("service %s: cannot execute %s/%s", svc->def.name,
+		    m->cfg.daemon_dir, svc->def.command);
+		close(sp[0]);
+		return -1;
+	}
+	svc->tpl_pid = pid;
+	svc->tpl_fd = sp[0];
+	svc->tpl_forks = 0;
+	log_info("service %s: template process %ld started", svc->def.name,
+	    (long)pid);
+	return 0;
+}
+
+/*
+ * Ask the template for a process.  The answer is awaited here, before
+ * the event loop can reap anything, so that a process that ends at once
+ * is known when its exit is seen.  The pid is believed only if the
+ * kernel says it is our child.
+ */
+static int
+tpl_fork(struct master *m, struct msvc *svc, pid_t *pid_r)
+{
+	struct pollfd pfd;
+	siginfo_t si;
+	int32_t pid;
+	ssize_t n;
+	int timeout;
+
+	if (svc->tpl_pid == 0 && tpl_start(m, svc) == -1)
+		return -1;
+	if (send(svc->tpl_fd, "F", 1, MSG_NOSIGNAL) != 1)
+		goto fail;
+	/* A new template first reads its configuration. */
+	timeout = (int)conf_time(m->cfg.conf, "ipc_timeout") * 1000;
+	pfd.fd = svc->tpl_fd;
+	pfd.events = POLLIN;
+	do {
+		n = poll(&pfd, 1, timeout);
+	} while (n == -1 && errno == EINTR);
+	if (n != 1)
+		goto fail;
+	do {
+		n = recv(svc->tpl_fd, &pid, sizeof(pid), MSG_WAITALL);
+	} while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof(pid) && pid == 0) {
+		log_info("service %s: one_client_fork applies only to "
+		    "one-client services; processes are executed",
+		    svc->def.name);
+		tpl_stop(svc);
+		svc->tpl_off = true;
+		return -1;
+	}
+	memset(&si, 0, sizeof(si));
+	if (n != (ssize_t)sizeof(pid) || pid <= 0 ||
+	    waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		goto fail;
+	svc->tpl_failures = 0;
+	*pid_r = (pid_t)pid;
+	if (++svc->tpl_forks >= (unsigned)conf_int(m->cfg.conf,
+	    "one_client_fork_limit"))
+		tpl_stop(svc);
+	return 0;
+fail:
+	log_warnx("service %s: template process %ld did not answer; "
+	    "starting one process by exec", svc->def.name,
+	    (long)svc->tpl_pid);
+	tpl_stop(svc);
+	if (++svc->tpl_failures >= 3) {
+		log_warnx("service %s: no template until the next reload",
+		    svc->def.name);
+		svc->tpl_off = true;
+	}
+	return -1;
 }
 
 static void
 spawn(struct master *m, struct msvc *svc)
 {
 	struct mchild *c;
+	bool from_tpl = false;
 	pid_t pid;
+	int rc;
 
-	if ((pid = fork()) == -1) {
-		log_warn("service %s: fork", svc->def.name);
+	if (!svc->tpl_off && use_template(m, svc) &&
+	    tpl_fork(m, svc, &pid) == 0)
+		from_tpl = true;
+	else if ((rc = spawn_child(m, svc, -1, &pid)) != 0) {
+		errno = rc;
+		log_warn("service %s: cannot execute %s/%s", svc->def.name,
+		    m->cfg.daemon_dir, svc->def.command);
+		/* As a process that died before serving anyone. */
+		throttle(m, svc);
 		return;
 	}
-	if (pid == 0)
-		exec_child(m, svc);
 	c = xcalloc(1, sizeof(*c));
 	c->pid = pid;
 	c->svc = svc;
 	c->avail = true;	/* it will accept what is waiting */
+	c->from_tpl = from_tpl;
 	c->started = time(NULL);
 	LIST_INSERT_HEAD(&m->children, c, entry);
 	svc->nproc++;
 	svc->navail++;
-	log_debug("service %s: started process %ld", svc->def.name, (long)pid);
+	log_debug("service %s: started process %ld%s", svc->def.name,
+	    (long)pid, from_tpl ? " from the template" : "");
 }
 
 static void
@@ -194,7 +379,8 @@ adjust(struct master *m, struct msvc *svc)
 		set_listening(svc, false);
 		return;
 	}
-	while (svc->navail < svc->def.prefork && svc->nproc < svc->maxproc)
+	while (!svc->throttled && svc->navail < svc->def.prefork &&
+	    svc->nproc < svc->maxproc)
 		spawn(m, svc);
 	set_listening(svc, svc->navail == 0 && svc->nproc < svc->maxproc);
 }
@@ -293,13 +479,14 @@ master_service_add(struct master *m, const struct service_def *def, int fd)
 	svc = xcalloc(1, sizeof(*svc));
 	svc->m = m;
 	master_def_copy(&svc->def, def);
-	svc->listen_fd = fd;
+	svc->listen_fd = fd_above_service_fds(fd);
+	svc->tpl_fd = -1;
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe");
 	svc->status_rd = p[0];
-	svc->status_wr = p[1];
-	svc->ev_listen = event_new(m->base, fd, EV_READ | EV_PERSIST,
-	    on_listen, svc);
+	svc->status_wr = fd_above_service_fds(p[1]);
+	svc->ev_listen = event_new(m->base, svc->listen_fd,
+	    EV_READ | EV_PERSIST, on_listen, svc);
 	svc->ev_status = event_new(m->base, svc->status_rd,
 	    EV_READ | EV_PERSIST, on_status, svc);
 	svc->ev_throttle = evtimer_new(m->base, on_throttle_end, svc);
@@ -338,6 +525,9 @@ void
 master_service_update(struct master *m, struct msvc *svc)
 {
 	set_wakeup(m, svc);
+	/* A reload gives templates another chance. */
+	svc->tpl_off = false;
+	svc->tpl_failures = 0;
 	svc->maxproc = svc->def.maxproc ? svc->def.maxproc :
 	    (unsigned)conf_int(m->cfg.conf, "default_process_limit");
 	adjust(m, svc);
@@ -346,6 +536,7 @@ master_service_update(struct master *m, struct msvc *svc)
 static void
 service_free(struct master *m, struct msvc *svc)
 {
+	tpl_stop(svc);
 	TAILQ_REMOVE(&m->services, svc, entry);
 	event_free(svc->ev_listen);
 	event_free(svc->ev_status);
@@ -385,7 +576,12 @@ void
 master_signal_children(struct master *m, struct msvc *svc, int sig)
 {
 	struct mchild *c;
+	struct msvc *s;
 
+	/* Reload or stop: a template holds the old configuration. */
+	TAILQ_FOREACH(s, &m->services, entry)
+		if (svc == NULL || s == svc)
+			tpl_stop(s);
 	LIST_FOREACH(c, &m->children, entry) {
 		if (svc != NULL && c->svc != svc)
 			continue;
@@ -449,6 +645,18 @@ child_gone(struct master *m, struct mchild *c, int status)
 		 */
 		if (!c->served && !svc->removed && !m->stopping)
 			throttle(m, svc);
+		/*
+		 * Its siblings share its address-space layout and stack
+		 * canary: a crash may be someone probing them.  The
+		 * template goes, and so do the idle siblings (SIGHUP: one
+		 * that serves a client finishes first), so that the next
+		 * client meets a new layout, as with an exec per process.
+		 */
+		if (c->from_tpl && !svc->removed && !m->stopping) {
+			log_info("service %s: new template after the failed "
+			    "process; idle processes replaced", svc->def.name);
+			master_signal_children(m, svc, SIGHUP);
+		}
 	} else if (WIFEXITED(status))
 		svc->failures = 0;
 	free(c);
@@ -456,6 +664,22 @@ child_gone(struct master *m, struct mchild *c, int status)
 		service_free(m, svc);
 	else
 		adjust(m, svc);
+}
+
+/* A template that ended by itself: forget it, the next spawn starts one. */
+static void
+tpl_gone(struct master *m, pid_t pid)
+{
+	struct msvc *svc;
+
+	TAILQ_FOREACH(svc, &m->services, entry) {
+		if (svc->tpl_pid != pid)
+			continue;
+		close(svc->tpl_fd);
+		svc->tpl_pid = 0;
+		svc->tpl_fd = -1;
+		svc->tpl_forks = 0;
+	}
 }
 
 void
@@ -466,8 +690,10 @@ master_reap(struct master *m)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = find_child(m, pid)) == NULL)
+		if ((c = find_child(m, pid)) == NULL) {
+			tpl_gone(m, pid);
 			continue;
+		}
 		child_gone(m, c, status);
 	}
 }

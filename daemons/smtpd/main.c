@@ -20,6 +20,7 @@ main(int argc, char *argv[])
 	static const struct service smtpd = {
 		.name = "smtpd",
 		.mode = SERVICE_ONE_CLIENT,
+		.post_jail = smtpd_warm_up,
 		.client = client,
 	};
 

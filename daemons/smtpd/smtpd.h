@@ -114,6 +114,12 @@ int	smtpd_dial(const struct smtpd_session *, const char *service);
 /* smtpd_session.c */
 struct service_ctx;
 void	smtpd_session_run(const struct service_ctx *, int fd);
+/*
+ * smtpd_warm_up -- in a template (one_client_fork) only: one name lookup
+ * of the loopback address, so that the resolver's configuration
+ * (nsswitch.conf, resolv.conf) is read once, not once per client.
+ */
+void	smtpd_warm_up(struct service_ctx *);
 void	smtpd_txn_reset(struct smtpd_session *);
 const char *smtpd_proto(const struct smtpd_session *);
 

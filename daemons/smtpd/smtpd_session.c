@@ -409,6 +409,29 @@ peer_name(struct smtpd_session *s, socklen_t len)
 	freeaddrinfo(res);
 }
 
+void
+smtpd_warm_up(struct service_ctx *ctx)
+{
+	struct sockaddr_in sin;
+	struct addrinfo hints, *res;
+	char host[NI_MAXHOST];
+
+	if (!ctx->template || !conf_bool(ctx->conf, "smtpd_peername_lookup"))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* The answers do not matter, only what the lookups load. */
+	if (getnameinfo((struct sockaddr *)&sin, sizeof(sin), host,
+	    sizeof(host), NULL, 0, NI_NAMEREQD) != 0)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) == 0)
+		freeaddrinfo(res);
+}
+
 static int
 session_init(struct smtpd_session *s, const struct service_ctx *ctx, int fd)
 {

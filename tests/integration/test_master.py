@@ -2,6 +2,7 @@
 """The master: pools, lazy start, supervision, throttling, reload, stop,
 privilege drop, the lock against a second master."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -279,6 +280,128 @@ class MasterTest(unittest.TestCase):
         self.assertIn("service a:", r.stderr)
         self.assertIn("127.0.0.1:no-such-port", r.stderr)
         self.assertNotIn("Success", r.stderr)
+
+    # ---- one_client_fork: processes forked from a template ----------------
+    def template_pids(self, t, service):
+        return [int(p) for p in re.findall(
+            r"service %s: template process (\d+) started" % service,
+            t.log())]
+
+    def start_time(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+
+    def ppid(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+
+    def test_one_client_fork_template_makes_the_processes(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        prefork=2),
+                          extra_conf="one_client_fork = yes\n"
+                                     "one_client_fork_limit = 3\n")
+        t.start()
+        self.assertTrue(wait_for(lambda: t.status()["echo"]["idle"] == 2),
+                        t.log())
+        tpl = self.template_pids(t, "echo")
+        self.assertEqual(len(tpl), 1, t.log())
+        # The template is the master's child, but no process of the pool.
+        self.assertIn(tpl[0], t.children("echo"))
+        self.assertEqual(t.status()["echo"]["procs"], 2)
+        c = connect(self.port)
+        hello = hello_fields(readline(c))
+        pid = int(hello["pid"])
+        self.assertNotEqual(pid, tpl[0])
+        # Made by the template, yet the master's own child.
+        self.assertEqual(self.ppid(pid), t.master_pid())
+        self.assertEqual(hello["service"], "echo")
+        if IS_ROOT:
+            u = test_user()
+            self.assertEqual(proc_ids(pid)[0], [u.pw_uid] * 4)
+        c.sendall(b"ping\n")
+        self.assertEqual(readline(c), "ping\n")
+        c.close()
+        # One client, then the process exits, as an exec'd one does.
+        self.assertTrue(wait_for(lambda: pid not in t.children("echo")))
+        # 3 processes so far (2 preforked, 1 to refill the pool): the
+        # template is spent, and the next process needs a new one.
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "echo")
+        c.close()
+        self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
+                                 == 2), t.log())
+        self.assertTrue(wait_for(lambda: tpl[0] not in t.children()),
+                        t.log())
+        self.assertNotIn("did not answer", t.log())
+        self.assertNotIn("warning", t.log())
+
+    def test_one_client_fork_new_template_after_a_crash(self):
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        prefork=1),
+                          extra_conf="one_client_fork = yes\n")
+        t.start()
+        self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
+                                 == 1), t.log())
+        old = self.template_pids(t, "echo")[0]
+        c = connect(self.port)
+        pid = int(hello_fields(readline(c))["pid"])
+        os.kill(pid, signal.SIGSEGV)
+        died = r"process %d (killed by signal|exited with status)" % pid
+        self.assertTrue(wait_for(lambda: t.log_count(died) == 1), t.log())
+        c.close()
+        # Its siblings share its layout: the template is replaced, and
+        # the idle sibling the pool had is too.
+        self.assertIn("new template after the failed process", t.log())
+        self.assertTrue(wait_for(lambda: old not in t.children()), t.log())
+        self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
+                                 == 2), t.log())
+        new = self.template_pids(t, "echo")[1]
+        self.assertTrue(wait_for(lambda: t.status()["echo"]["idle"] == 1),
+                        t.log())
+        c = connect(self.port)
+        pid = int(hello_fields(readline(c))["pid"])
+        # Made after the new template.
+        self.assertGreaterEqual(self.start_time(pid), self.start_time(new))
+        c.close()
+        self.assertIn(new, t.children("echo"))
+        self.assertNotIn("throttling", t.log())
+
+    def test_one_client_fork_reload_stop_and_multi_services(self):
+        # Per service, as an override in services.conf.  A service that
+        # keeps root never gets a template.
+        root_port = free_port()
+        t = self.instance(
+            "echo inet 127.0.0.1:%d y n 5 1 - testsvc "
+            "-o one_client_fork=yes\n"
+            "m unix private/m y n 5 1 - testsvc -o one_client_fork=yes "
+            "multi\n"
+            "r inet 127.0.0.1:%d n n 5 1 - testsvc "
+            "-o one_client_fork=yes\n" % (self.port, root_port))
+        t.start()
+        self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
+                                 == 1), t.log())
+        # A multi-client service has no use for one: it is executed.
+        self.assertTrue(wait_for(lambda: "service m: one_client_fork "
+                                 "applies only to one-client services"
+                                 in t.log()), t.log())
+        self.assertTrue(wait_for(lambda: t.status()["m"]["procs"] == 1),
+                        t.log())
+        c = connect(root_port)
+        self.assertEqual(hello_fields(readline(c))["service"], "r")
+        c.close()
+        self.assertEqual(self.template_pids(t, "r"), [])
+        old = self.template_pids(t, "echo")[0]
+        # A reload replaces the template, which holds the old settings.
+        self.assertEqual(t.ternctl("reload").returncode, 0, t.log())
+        self.assertTrue(wait_for(lambda: len(self.template_pids(t, "echo"))
+                                 == 2 and old not in t.children()),
+                        t.log())
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "echo")
+        c.close()
+        r = t.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(t.our_processes(), [])
 
     # ---- stop and the lock ------------------------------------------------
     def test_stop_leaves_no_process_behind(self):
