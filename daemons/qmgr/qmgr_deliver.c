@@ -504,6 +504,7 @@ agent_send(struct agent *a, struct job *j, const char **err_r)
 		goto out;
 	for (k = 0; k < j->n; k++) {
 		r = &q->rcpts[j->idx[k]];
+		buf_clear(&out);	/* attr_out_init starts a new buffer */
 		attr_out_init(&out);
 		if (attr_put_str(&out, "request", "rcpt") == -1 ||
 		    attr_put_int(&out, "index", j->idx[k]) == -1 ||

@@ -282,6 +282,7 @@ ask(struct qmsg *m, uint8_t st, const char *kind, const char *action)
 	for (k = 0; k < nt->n; k++) {
 		i = nt->idx[k];
 		r = &m->q.rcpts[i];
+		buf_clear(&out);	/* attr_out_init starts a new buffer */
 		attr_out_init(&out);
 		if (attr_put_str(&out, "request", "rcpt") == -1 ||
 		    attr_put_int(&out, "index", (int64_t)i) == -1 ||
