@@ -245,8 +245,9 @@ class CrashTest(unittest.TestCase):
     # ---- the test ---------------------------------------------------------
     def test_kill_under_load(self):
         rnd = random.Random(SEED)
-        print("\ncrash test: seed %d (TERN_CRASH_SEED=%d repeats its choices), "
-              "%d messages" % (SEED, SEED, MESSAGES), file=sys.stderr)
+        print("\ncrash test: seed %d (TERN_CRASH_SEED=%d repeats its "
+              "choices), %d messages" % (SEED, SEED, MESSAGES),
+              file=sys.stderr)
         self.t.start()
         t0 = time.monotonic()
         load = Load(MESSAGES, self.port)
