@@ -804,7 +804,7 @@ pread_full(int fd, uint8_t *p, size_t len, off_t off)
 }
 
 int
-qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status)
+qfile_rcpt_write_status(int fd, off_t status_off, uint8_t status)
 {
 	uint8_t rec[QFILE_REC_HDR + 1];
 	ssize_t n;
@@ -830,6 +830,14 @@ qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status)
 		errno = EIO;
 		return -1;
 	}
+	return 0;
+}
+
+int
+qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status)
+{
+	if (qfile_rcpt_write_status(fd, status_off, status) == -1)
+		return -1;
 	return fsync(fd);
 }
 

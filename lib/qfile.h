@@ -189,6 +189,13 @@ int	qfile_content_write(const struct qfile *, int fd);
 int	qfile_rcpt_set_status(int fd, off_t status_off, uint8_t status);
 
 /*
+ * qfile_rcpt_write_status -- the same without the fsync: the byte is in
+ * the page cache, not yet on disk.  For a caller that syncs once for
+ * many updates, or not at all because the file is about to be removed.
+ */
+int	qfile_rcpt_write_status(int fd, off_t status_off, uint8_t status);
+
+/*
  * Writing.  A writer is open from qfile_writer_open (or _fdopen) until a
  * successful commit (or finish), or until qfile_writer_abort; abort is
  * always allowed and also cleans up after a failed open or commit.
