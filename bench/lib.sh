@@ -123,6 +123,11 @@ wait_port() {
 
 now_ns() { date +%s%N; }
 
+# Files in a Maildir subdirectory (new/, tmp/); 0 when it is missing.
+maildir_count() {
+	find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l
+}
+
 # Files in a queue directory that are complete messages.
 tern_queue_count() {
 	find "$TERN_SPOOL/incoming" -type f ! -name 't.*' | wc -l

@@ -528,10 +528,6 @@ job_end(struct job *j)
 	struct qmsg *m = j->m;
 	time_t now = time(NULL);
 
-	/* The status bytes of this request, durable at once: a qmgr
-	 * killed later does not deliver these recipients again. */
-	if (fdatasync(m->fd) == -1)
-		log_warn("%s: fdatasync", m->id);
 	d->active--;
 	if (j->any_ok)
 		d->fails = 0;

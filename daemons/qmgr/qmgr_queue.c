@@ -178,6 +178,12 @@ qmgr_record(struct qmsg *m, uint32_t index, enum deliver_result res,
 		    text, false);
 		return;
 	}
+	/*
+	 * Not synced here: finish() syncs once, before the file outlives
+	 * the pass (deferred/) or notices are asked for, and never for a
+	 * file it removes.  A crash before then delivers again: twice,
+	 * never lost.
+	 */
 	if (qfile_rcpt_put_status(m->fd, r->status_off, st) == -1) {
 		/* Not recorded: the recipient is tried again later. */
 		log_warn("%s: cannot record the status of <%s>", m->id,
@@ -478,33 +484,55 @@ expire(struct qmsg *m)
 			    "none", text, false);
 }
 
+/* Whether some recipient has status st. */
+static bool
+any_status(const struct qmsg *m, uint8_t st)
+{
+	size_t i;
+
+	for (i = 0; i < m->q.nrcpt; i++)
+		if (m->q.rcpts[i].status == st)
+			return true;
+	return false;
+}
+
+/* A recipient at status 1 or 2: a notice still to be asked for. */
+static bool
+owes_notice(const struct qmsg *m)
+{
+	return any_status(m, QFILE_RS_DELIVERED) ||
+	    any_status(m, QFILE_RS_FAILED);
+}
+
+/*
+ * The pass is over.  The status bytes qmgr_record() wrote are synced
+ * only when they must outlive the pass: before notices are asked for,
+ * and before the file goes to deferred/.  A file whose recipients are
+ * all done is removed without a sync: a crash before the removal is on
+ * disk means a second delivery, as with a crash during the pass.
+ */
 static void
 finish(struct qmsg *m)
 {
-	bool all_done = true, pending = false;
+	bool pending;
 	int64_t age, wait, lo, hi;
-	size_t i;
 
-	if (fdatasync(m->fd) == -1)
-		log_warn("%s: fdatasync", m->id);
 	if (!m->finishing) {
 		m->finishing = true;
 		expire(m);
+		if (owes_notice(m) && fdatasync(m->fd) == -1)
+			log_warn("%s: fdatasync", m->id);
+		/* Failure and success notices, and a delay warning when due. */
 		qmgr_notices(m);
 		if (m->nnotices > 0)
 			return;		/* back here when they are answered */
+	}
+	pending = any_status(m, QFILE_RS_PENDING);
+	if (!pending && !owes_notice(m))
+		remove_msg(m);		/* every recipient done */
+	else {
 		if (fdatasync(m->fd) == -1)
 			log_warn("%s: fdatasync", m->id);
-	}
-	for (i = 0; i < m->q.nrcpt; i++) {
-		if (m->q.rcpts[i].status != QFILE_RS_DONE)
-			all_done = false;
-		if (m->q.rcpts[i].status == QFILE_RS_PENDING)
-			pending = true;
-	}
-	if (all_done)
-		remove_msg(m);
-	else {
 		lo = conf_time(qmgr.conf, "minimal_backoff_time");
 		hi = conf_time(qmgr.conf, "maximal_backoff_time");
 		age = (int64_t)time(NULL) - m->q.arrival_sec;

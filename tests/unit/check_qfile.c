@@ -1407,6 +1407,71 @@ START_TEST(test_set_status)
 }
 END_TEST
 
+/* The same rewrite without the fsync: the same checks, the same bytes. */
+START_TEST(test_write_status)
+{
+	char qid[QID_LEN + 1];
+	struct buf before, after;
+	struct sample s;
+	struct qfile q;
+	const char *err;
+	off_t off[3];
+	int fd, i;
+
+	def_sample(&s);
+	commit_sample(&s, qid);
+	fd = openat(destfd, qid, O_RDWR);
+	ck_assert_int_ne(fd, -1);
+	qfile_init(&q);
+	ck_assert_int_eq(qfile_read(fd, READ_MAX, &q, &err), 0);
+	for (i = 0; i < 3; i++)
+		off[i] = q.rcpts[i].status_off;
+
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[0], QFILE_RS_DONE),
+	    0);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1],
+	    QFILE_RS_FAILED), 0);
+	ck_assert_int_eq(qfile_read(fd, READ_MAX, &q, &err), 0);
+	ck_assert_uint_eq(q.rcpts[0].status, QFILE_RS_DONE);
+	ck_assert_uint_eq(q.rcpts[1].status, QFILE_RS_FAILED);
+	ck_assert_uint_eq(q.rcpts[2].status, QFILE_RS_DELIVERED);
+
+	/* Mixed with the syncing one: the last write wins. */
+	ck_assert_int_eq(qfile_rcpt_set_status(fd, off[1], QFILE_RS_PENDING),
+	    0);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], QFILE_RS_DONE),
+	    0);
+	ck_assert_int_eq(qfile_read(fd, READ_MAX, &q, &err), 0);
+	ck_assert_uint_eq(q.rcpts[1].status, QFILE_RS_DONE);
+
+	/* Refused, and nothing written. */
+	slurp(fd, &before);
+	errno = 0;
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], 4), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1] - 1, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, 0, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, 1000000, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qfile_rcpt_put_status(-1, off[1], 0), -1);
+	ck_assert_int_eq(errno, EBADF);
+	slurp(fd, &after);
+	ck_assert_uint_eq(before.len, after.len);
+	ck_assert(memcmp(before.data, after.data, before.len) == 0);
+	buf_clear(&before);
+	buf_clear(&after);
+	close(fd);
+
+	fd = openat(destfd, qid, O_RDONLY);
+	ck_assert_int_eq(qfile_rcpt_put_status(fd, off[1], 1), -1);
+	ck_assert_int_eq(errno, EBADF);
+	close(fd);
+	qfile_clear(&q);
+}
+END_TEST
+
 /*
  * Malformed files, built by hand from a list of records: a valid file
  * with one change each, each rejected with its own error.
@@ -2189,6 +2254,7 @@ qfile_suite(bool forking)
 	tcase_add_test(tc, test_read_envelope_hostile);
 	tcase_add_test(tc, test_content_write_error);
 	tcase_add_test(tc, test_set_status);
+	tcase_add_test(tc, test_write_status);
 	tcase_add_test(tc, test_base_is_valid);
 	tcase_add_loop_test(tc, test_malformed, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
