@@ -222,7 +222,7 @@ class QmgrScaleTest(unittest.TestCase):
 
         # Every message went through, once.
         log = self.t.log()
-        sent = re.findall(r"qmgr\[\d+\]: (%s): to=<%s>, relay=virtual, "
+        sent = re.findall(r"virtual\[\d+\]: (%s): to=<%s>, relay=virtual, "
                           r".*status=sent" % (QID_RE, re.escape(RCPT)), log)
         removed = re.findall(r"qmgr\[\d+\]: (%s): removed" % QID_RE, log)
         self.assertEqual(sorted(sent), ids)
