@@ -451,6 +451,31 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual((r["action"], r["dsn"]), ("failed", "4.4.7"))
         self.assertIn("message expired", r["text"])
 
+    def test_bounce_lifetime_for_mail_from_null(self):
+        """Mail from <> expires after bounce_queue_lifetime, not the
+        (here much longer) maximal_queue_lifetime."""
+        self.t.write_conf("transport_maps = %s\nqueue_run_delay = 1s\n"
+                          "minimal_backoff_time = 1s\n"
+                          "maximal_backoff_time = 1s\n"
+                          "maximal_queue_lifetime = 1d\n"
+                          "bounce_queue_lifetime = 2s\n" % self.maps)
+        self.t.start()
+        b = FakeBounce(self.t.spool)
+        self.agents.append(b)
+        self.agent("fake", lambda addr: ("deferred", "4.4.1", "refused"))
+        self.send(["n@fake.test"], sender="")
+        self.send(["a@fake.test"])
+        self.assertTrue(wait_for(lambda: len(b.requests) == 1, 20),
+                        self.t.log())
+        r = b.requests[0]["rcpts"][0]
+        self.assertEqual((r["addr"], r["action"], r["dsn"]),
+                         ("n@fake.test", "failed", "4.4.7"))
+        # The ordinary message is still being retried.
+        time.sleep(2)
+        self.assertEqual(len(b.requests), 1)
+        self.assertEqual(len(self.spool("deferred")) +
+                         len(self.spool("active")), 1)
+
     def test_delay_warning_once(self):
         self.t.write_conf("transport_maps = %s\nqueue_run_delay = 1s\n"
                           "minimal_backoff_time = 1s\n"
