@@ -97,7 +97,7 @@ check_rcpts(const struct qfile *q, const uint8_t *data, size_t len)
 		CHECK((r->notify & ~0x0f) == 0);
 		CHECK(!(r->notify & QFILE_NOTIFY_NEVER) ||
 		    r->notify == QFILE_NOTIFY_NEVER);
-		CHECK(r->status <= QFILE_RS_FAILED);
+		CHECK(r->status <= QFILE_RS_DONE);
 		CHECK(r->status_off > prev && r->status_off < (off_t)len);
 		CHECK(data[r->status_off] == r->status);
 		CHECK(memcmp(data + r->status_off - QFILE_REC_HDR,
@@ -259,6 +259,52 @@ check_accepted(const struct qfile *q, const uint8_t *data, size_t size)
 	buf_clear(&twice);
 }
 
+/*
+ * qmgr's reader, qfile_read_envelope, on the same bytes from a file: it
+ * must accept what the full parser accepts, with the same envelope, and
+ * whatever it accepts must look sane.  full is NULL when the full parse
+ * failed (the envelope reader checks less, so it may still accept).
+ */
+static void
+check_envelope_reader(const struct qfile *full, const uint8_t *data,
+    size_t size)
+{
+	struct qfile e;
+	const char *err = NULL;
+	size_t i;
+	int fd, r;
+
+	if ((fd = memfd_create("fuzz_qfile_env", 0)) == -1)
+		abort();
+	if (size > 0 && write(fd, data, size) != (ssize_t)size)
+		abort();
+	qfile_init(&e);
+	r = qfile_read_envelope(fd, size + 1, &e, &err);
+	close(fd);
+	if (r == 0) {
+		CHECK(e.nrcpt >= 1 && e.raw.len == 0 && e.base == NULL);
+		CHECK(e.ncontent == 0);
+		for (i = 0; i < e.nrcpt; i++) {
+			CHECK(e.rcpts[i].status <= QFILE_RS_DONE);
+			CHECK(e.rcpts[i].status_off > 0 &&
+			    e.rcpts[i].status_off < (off_t)size);
+			CHECK(data[e.rcpts[i].status_off] == e.rcpts[i].status);
+		}
+	} else
+		CHECK(err != NULL && e.nrcpt == 0);
+	if (full != NULL) {
+		CHECK(r == 0);
+		CHECK(e.nrcpt == full->nrcpt);
+		CHECK(e.content_size == full->content_size);
+		CHECK(strcmp(e.sender.addr, full->sender.addr) == 0);
+		for (i = 0; i < e.nrcpt; i++) {
+			CHECK(strcmp(e.rcpts[i].addr, full->rcpts[i].addr) == 0);
+			CHECK(e.rcpts[i].status_off == full->rcpts[i].status_off);
+		}
+	}
+	qfile_clear(&e);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -271,8 +317,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(q.nrcpt == 0 && q.rcpts == NULL);
 		CHECK(q.ncontent == 0 && q.content == NULL);
 		CHECK(q.content_size == 0 && !q.has_client);
-	} else
+		check_envelope_reader(NULL, data, size);
+	} else {
 		check_accepted(&q, data, size);
+		check_envelope_reader(&q, data, size);
+	}
 	qfile_clear(&q);
 	return 0;
 }
