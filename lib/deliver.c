@@ -29,6 +29,7 @@
 #include "ascii.h"
 #include "attr.h"
 #include "deliver.h"
+#include "dsn.h"
 #include "fdpass.h"
 #include "log.h"
 #include "xmem.h"
@@ -48,29 +49,6 @@ result_name(enum deliver_result r)
 	}
 }
 
-/* RFC 3463: class "." subject "." detail; class 2, 4 or 5. */
-static bool
-dsn_valid(const char *s)
-{
-	size_t i = 0, n;
-	int part;
-
-	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
-		return false;
-	if (s[1] != '.')
-		return false;
-	i = 2;
-	for (part = 0; part < 2; part++) {
-		for (n = 0; s[i] >= '0' && s[i] <= '9'; i++)
-			n++;
-		if (n < 1 || n > 3)
-			return false;
-		if (part == 0 && s[i++] != '.')
-			return false;
-	}
-	return s[i] == '\0';
-}
-
 void
 deliver_set(struct deliver_rcpt *r, enum deliver_result res, const char *dsn,
     const char *relay, const char *fmt, ...)
@@ -80,7 +58,7 @@ deliver_set(struct deliver_rcpt *r, enum deliver_result res, const char *dsn,
 	size_t i;
 
 	r->result = res;
-	if (dsn != NULL && strlen(dsn) <= DELIVER_DSN_MAX && dsn_valid(dsn) &&
+	if (dsn != NULL && strlen(dsn) <= DELIVER_DSN_MAX && dsn_status_valid(dsn) &&
 	    (dsn[0] == '2') == (res == DELIVER_SENT) &&
 	    (dsn[0] == '5') == (res == DELIVER_BOUNCED))
 		strlcpy(r->dsn, dsn, sizeof(r->dsn));
