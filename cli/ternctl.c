@@ -50,7 +50,10 @@ usage(void)
 	    "check\n"
 	    "       ternctl [-c config_dir] config [-d | -n | -m] [name ...]\n"
 	    "       ternctl map build [-a] file ...\n"
-	    "       ternctl map query map key\n");
+	    "       ternctl map query map key\n"
+	    "       ternctl [-c config_dir] queue list | show | flush | "
+	    "delete | hold |\n"
+	    "               release | requeue ... (ternctl queue --help)\n");
 	exit(2);
 }
 
@@ -311,6 +314,8 @@ main(int argc, char *argv[])
 		return ternctl_config(dir, argc, argv);
 	if (strcmp(cmd, "map") == 0)
 		return ternctl_map(argc, argv);
+	if (strcmp(cmd, "queue") == 0)
+		return ternctl_queue(dir, argc, argv);
 	if (argc != 1)
 		usage();
 	if (strcmp(cmd, "start") == 0)
