@@ -41,6 +41,14 @@ enum rstate {
 	RS_ANSWERED		/* outcome recorded this pass */
 };
 
+/* What the administrator asked for a message in active/ (ternctl). */
+enum qmgr_admin {
+	ADMIN_NONE = 0,
+	ADMIN_HOLD,		/* to hold/ when the pass ends */
+	ADMIN_REQUEUE,		/* to incoming/ when the pass ends */
+	ADMIN_DELETE		/* removed when the pass ends */
+};
+
 /* One message in active/. */
 struct qmsg {
 	TAILQ_ENTRY(qmsg) entry;
@@ -52,6 +60,8 @@ struct qmsg {
 	size_t		 nnotices;	/* bounce requests in flight */
 	bool		 notice_failed;	/* one of them failed: retry later */
 	bool		 finishing;
+	enum qmgr_admin	 admin;		/* asked for by ternctl */
+	unsigned	 admin_uid;	/* who asked */
 };
 TAILQ_HEAD(qmsg_list, qmsg);
 
@@ -118,6 +128,7 @@ struct qmgr {
 	size_t		 ntransports;
 	struct event	*ev_scan, *ev_deferred, *ev_sched;
 	bool		 draining;
+	bool		 flush;		/* next deferred/ scan: every file due */
 	time_t		 deferred_due;	/* 0: scan deferred/ now */
 };
 
@@ -138,6 +149,8 @@ void	qmgr_enqueue(struct qmsg *, const char *transport,
 	    const char *nexthop, const uint32_t *idx, size_t n);
 void	qmgr_schedule(void);
 size_t	qmgr_in_flight(void);
+void	qmgr_cancel_waiting(struct qmsg *);	/* may finish the message */
+void	qmgr_revive(void);		/* forget resting destinations */
 
 /* qmgr_notice.c */
 void	qmgr_notices(struct qmsg *);

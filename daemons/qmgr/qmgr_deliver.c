@@ -680,3 +680,53 @@ qmgr_in_flight(void)
 			n += d->active;
 	return n;
 }
+
+/*
+ * The administrator took m away (ternctl hold, delete, requeue): its jobs
+ * that wait for an agent are dropped -- their recipients stay pending in
+ * the file -- and the pass ends once the jobs in flight have answered.
+ * m may be finished and freed before this returns.
+ */
+void
+qmgr_cancel_waiting(struct qmsg *m)
+{
+	struct dest *d, *dnext;
+	struct job *j, *jnext;
+	size_t i;
+
+	for (i = 0; i < qmgr.ntransports; i++) {
+		for (d = TAILQ_FIRST(&qmgr.transports[i]->dests); d != NULL;
+		    d = dnext) {
+			dnext = TAILQ_NEXT(d, entry);
+			for (j = TAILQ_FIRST(&d->jobs); j != NULL; j = jnext) {
+				jnext = TAILQ_NEXT(j, entry);
+				if (j->m != m)
+					continue;
+				TAILQ_REMOVE(&d->jobs, j, entry);
+				job_free(j);
+				m->njobs--;
+			}
+			dest_gc(d);
+		}
+	}
+	qmgr_message_done(m);
+}
+
+/* ternctl flush: every destination gets its full concurrency again. */
+void
+qmgr_revive(void)
+{
+	struct dest *d, *dnext;
+	size_t i;
+
+	for (i = 0; i < qmgr.ntransports; i++) {
+		for (d = TAILQ_FIRST(&qmgr.transports[i]->dests); d != NULL;
+		    d = dnext) {
+			dnext = TAILQ_NEXT(d, entry);
+			d->fails = 0;
+			d->dead_until = 0;
+			d->dead_why[0] = '\0';
+			dest_gc(d);
+		}
+	}
+}

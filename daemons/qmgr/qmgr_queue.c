@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -410,9 +411,12 @@ on_scan(evutil_socket_t fd, short what, void *arg)
 
 	scan("incoming", false);
 	if (now >= qmgr.deferred_due) {
-		if (scan("deferred", true))
+		/* A flush takes every file, due or not. */
+		if (scan("deferred", !qmgr.flush)) {
 			qmgr.deferred_due = now +
 			    conf_time(qmgr.conf, "queue_run_delay");
+			qmgr.flush = false;
+		}
 	}
 	evtimer_add(qmgr.ev_scan, &tv);
 }
@@ -505,6 +509,46 @@ owes_notice(const struct qmsg *m)
 }
 
 /*
+ * The pass of a message the administrator asked about is over: do what
+ * was asked.  The status bytes go to disk first when the file outlives
+ * this (hold, requeue): what was delivered is not delivered again.
+ */
+static void
+admin_finish(struct qmsg *m)
+{
+	static const char *const where[] = {
+		[ADMIN_HOLD] = "hold", [ADMIN_REQUEUE] = "incoming"
+	};
+	static const char *const done[] = {
+		[ADMIN_HOLD] = "held", [ADMIN_REQUEUE] = "requeued"
+	};
+	char from[64], to[64];
+
+	snprintf(from, sizeof(from), "active/%s", m->id);
+	if (m->admin == ADMIN_DELETE) {
+		if (unlinkat(qmgr.qdir, from, 0) == -1) {
+			log_warn("%s: cannot remove %s", m->id, from);
+			return;
+		}
+		log_remove("bounce", m->id);
+		log_remove("defer", m->id);
+		log_info("%s: removed by ternctl (uid %u)", m->id,
+		    m->admin_uid);
+		return;
+	}
+	if (fdatasync(m->fd) == -1)
+		log_warn("%s: fdatasync", m->id);
+	snprintf(to, sizeof(to), "%s/%s", where[m->admin], m->id);
+	if (renameat(qmgr.qdir, from, qmgr.qdir, to) == -1) {
+		log_warn("%s: cannot move %s to %s/", m->id, from,
+		    where[m->admin]);
+		return;
+	}
+	log_info("%s: %s by ternctl (uid %u)", m->id, done[m->admin],
+	    m->admin_uid);
+}
+
+/*
  * The pass is over.  The status bytes qmgr_record() wrote are synced
  * only when they must outlive the pass: before notices are asked for,
  * and before the file goes to deferred/.  A file whose recipients are
@@ -517,6 +561,13 @@ finish(struct qmsg *m)
 	bool pending;
 	int64_t age, wait, lo, hi;
 
+	if (m->admin != ADMIN_NONE) {
+		/* No notices now: they go when the message is back. */
+		admin_finish(m);
+		if (m->admin == ADMIN_REQUEUE)
+			scan_soon();
+		goto out;
+	}
 	if (!m->finishing) {
 		m->finishing = true;
 		expire(m);
@@ -543,6 +594,7 @@ finish(struct qmsg *m)
 			wait = hi;
 		defer_msg(m, (time_t)wait);
 	}
+out:
 	free_msg(m);
 	if (qmgr.draining && qmgr.nmsgs == 0)
 		event_base_loopexit(qmgr.base, NULL);
@@ -555,24 +607,160 @@ qmgr_message_done(struct qmsg *m)
 		finish(m);
 }
 
-/* ---- wake-ups from cleanup ------------------------------------------- */
+/* ---- wake-ups from cleanup, requests from ternctl --------------------- */
+
+#define CTL_LINE_MAX	128	/* a request line, newline included */
+#define CTL_TIMEOUT	10	/* seconds for a request to arrive */
 
 struct waker {
 	struct service_ctx *ctx;
 	struct event	*ev;
 	int		 fd;
+	bool		 ctl;		/* a ternctl request, not wake-ups */
+	size_t		 len;
+	char		 line[CTL_LINE_MAX + 1];
 };
+
+static void
+waker_close(struct waker *w)
+{
+	event_free(w->ev);
+	close(w->fd);
+	service_client_done(w->ctx);
+	free(w);
+}
+
+static struct qmsg *
+find_msg(const char *id)
+{
+	struct qmsg *m;
+
+	TAILQ_FOREACH(m, &qmgr.msgs, entry)
+		if (strcmp(m->id, id) == 0)
+			return m;
+	return NULL;
+}
+
+/*
+ * One request line from ternctl (docs/ipc.md, "ternctl -> qmgr"); the
+ * socket is in private/, so the peer is root or mail_owner.  Returns
+ * the reply line.
+ */
+static const char *
+ctl_request(char *line, unsigned uid)
+{
+	static const struct {
+		const char	*verb;
+		enum qmgr_admin	 admin;
+	} verbs[] = {
+		{ "delete ", ADMIN_DELETE },
+		{ "hold ", ADMIN_HOLD },
+		{ "requeue ", ADMIN_REQUEUE },
+	};
+	struct qmsg *m;
+	const char *id;
+	size_t i, n;
+
+	if (strcmp(line, "flush") == 0) {
+		qmgr.flush = true;
+		qmgr.deferred_due = 0;
+		qmgr_revive();
+		scan_soon();
+		log_info("flush of the deferred queue asked for by ternctl "
+		    "(uid %u)", uid);
+		return "ok\n";
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		n = strlen(verbs[i].verb);
+		if (strncmp(line, verbs[i].verb, n) != 0)
+			continue;
+		id = line + n;
+		if (!qid_valid(id, strlen(id)))
+			return "error not a queue ID\n";
+		if ((m = find_msg(id)) == NULL)
+			return "absent\n";
+		/* Delete wins over a hold or requeue asked for before. */
+		if (m->admin != ADMIN_DELETE) {
+			m->admin = verbs[i].admin;
+			m->admin_uid = uid;
+		}
+		log_debug("%s: %s asked for by uid %u while in active/", id,
+		    verbs[i].verb, uid);
+		qmgr_cancel_waiting(m);		/* m may be gone now */
+		return "ok\n";
+	}
+	return "error unknown request\n";
+}
+
+static void
+ctl_input(struct waker *w, const char *buf, size_t n)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	const char *reply, *nl;
+	unsigned uid = (unsigned)-1;
+	size_t i;
+
+	for (i = 0; i < n && w->len < CTL_LINE_MAX; i++)
+		w->line[w->len++] = buf[i];
+	w->line[w->len] = '\0';
+	if ((nl = memchr(w->line, '\n', w->len)) == NULL) {
+		if (w->len < CTL_LINE_MAX)
+			return;		/* more to come */
+		reply = "error request too long\n";
+	} else {
+		w->line[nl - w->line] = '\0';
+		if (getsockopt(w->fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &clen) == 0)
+			uid = (unsigned)cred.uid;
+		for (i = 0; w->line[i] != '\0'; i++)
+			if ((unsigned char)w->line[i] < 0x20 ||
+			    (unsigned char)w->line[i] > 0x7e)
+				break;
+		reply = w->line[i] != '\0' ? "error bad byte in request\n" :
+		    ctl_request(w->line, uid);
+	}
+	/* A short line into an empty socket buffer: it fits. */
+	if (write(w->fd, reply, strlen(reply)) == -1)
+		log_warn("cannot answer a ternctl request");
+	/* What is left unread would reset the connection before the
+	 * peer reads the reply. */
+	while (read(w->fd, w->line, sizeof(w->line)) > 0)
+		;
+	waker_close(w);
+}
 
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct waker *w = arg;
+	struct timeval tv = { CTL_TIMEOUT, 0 };
 	char buf[256];
 	ssize_t n, i;
 
+	if (what & EV_TIMEOUT) {
+		log_warnx("a ternctl request did not arrive in %ds: closed",
+		    CTL_TIMEOUT);
+		waker_close(w);
+		return;
+	}
 	n = read(fd, buf, sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0 && w->len == 0 && !w->ctl && buf[0] >= 'a' &&
+	    buf[0] <= 'z') {
+		/* A request starts with a lowercase verb, never "W". */
+		w->ctl = true;
+		event_del(w->ev);
+		event_add(w->ev, &tv);
+	}
+	if (w->ctl) {
+		if (n > 0)
+			ctl_input(w, buf, (size_t)n);
+		else
+			waker_close(w);
+		return;
+	}
 	/* "W" from cleanup; the master's wake-up timer sends "W\n". */
 	for (i = 0; i < n; i++)
 		if (buf[i] != 'W' && buf[i] != '\n') {
@@ -584,10 +772,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 		scan_soon();
 		return;
 	}
-	event_free(w->ev);
-	close(w->fd);
-	service_client_done(w->ctx);
-	free(w);
+	waker_close(w);
 }
 
 void
@@ -637,10 +822,12 @@ recover(void)
 			continue;
 		snprintf(from, sizeof(from), "active/%s", de->d_name);
 		snprintf(to, sizeof(to), "incoming/%s", de->d_name);
-		if (renameat(qmgr.qdir, from, qmgr.qdir, to) == -1)
-			log_warn("%s: cannot move back to incoming/",
-			    de->d_name);
-		else
+		if (renameat(qmgr.qdir, from, qmgr.qdir, to) == -1) {
+			/* ternctl acted on it while no qmgr ran. */
+			if (errno != ENOENT)
+				log_warn("%s: cannot move back to incoming/",
+				    de->d_name);
+		} else
 			n++;
 	}
 	closedir(d);
