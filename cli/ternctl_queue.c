@@ -312,22 +312,25 @@ conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
 		d->fatal++;
 }
 
+/* queue_directory/name (or queue_directory itself), opened; or -1. */
 static int
 open_dir(struct qctx *c, int qfd, const char *name)
 {
 	int fd;
 
-	if ((fd = openat(qfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+	if ((fd = openat(qfd, name != NULL ? name : c->qdir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) != -1)
 		return fd;
+	fprintf(stderr, "ternctl: %s%s%s: ", c->qdir, name != NULL ? "/" : "",
+	    name != NULL ? name : "");
 	if (errno == EACCES || errno == EPERM)
-		fprintf(stderr, "ternctl: %s/%s: permission denied (run as "
-		    "root or mail_owner)\n", c->qdir, name);
+		fprintf(stderr, "permission denied (run as root or "
+		    "mail_owner)\n");
 	else if (errno == ENOENT)
-		fprintf(stderr, "ternctl: %s/%s: no such directory (tern "
-		    "creates it when it starts)\n", c->qdir, name);
+		fprintf(stderr, "no such directory (tern creates it when it "
+		    "starts)\n");
 	else
-		fprintf(stderr, "ternctl: %s/%s: %s\n", c->qdir, name,
-		    strerror(errno));
+		fprintf(stderr, "%s\n", strerror(errno));
 	return -1;
 }
 
@@ -375,8 +378,7 @@ ctx_open(struct qctx *c, const char *dir)
 		ctx_close(c);
 		return -1;
 	}
-	if ((qfd = open(c->qdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "ternctl: %s: %s\n", c->qdir, strerror(errno));
+	if ((qfd = open_dir(c, AT_FDCWD, NULL)) == -1) {
 		ctx_close(c);
 		return -1;
 	}
@@ -1236,8 +1238,8 @@ act_active(struct qctx *c, const struct verb *v, const char *id)
 		if (strcmp(reply, "ok") == 0) {
 			/* qmgr does it and logs it, at once or when the
 			 * deliveries in flight have ended. */
-			printf("ternctl: %s: %s (by qmgr: it was being "
-			    "delivered)\n", id, v->did);
+			printf("ternctl: %s: %s (by qmgr, once its "
+			    "deliveries in flight end)\n", id, v->did);
 			return DONE;
 		}
 		if (strcmp(reply, "absent") == 0)
