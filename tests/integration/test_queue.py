@@ -703,7 +703,8 @@ class PrivilegeTest(QueueBase):
 # ---- under load ----------------------------------------------------------------
 class LoadTest(QueueBase):
     SENDERS = 3
-    PER_SENDER = 100
+    PER_SENDER = 150
+    MIN_ROUNDS = 40
 
     def sender(self, n, sent, errors):
         try:
@@ -717,7 +718,7 @@ class LoadTest(QueueBase):
                     qid = self.send([rcpt], subject="load %d %d" % (n, i),
                                     smtp=s)
                     sent[qid] = local
-                    time.sleep(0.01)
+                    time.sleep(0.02)
         except Exception as e:          # reported by the main thread
             errors.append(repr(e))
 
@@ -728,6 +729,7 @@ class LoadTest(QueueBase):
         self.boot(backoff="1s")
         t = self.t
         sent, errors, deleted, vanished = {}, [], set(), set()
+        by_qmgr = 0
         threads = [threading.Thread(target=self.sender,
                                     args=(n, sent, errors))
                    for n in range(self.SENDERS)]
@@ -736,16 +738,19 @@ class LoadTest(QueueBase):
         end = time.monotonic() + 120
         rounds = 0
         rng = random.Random(6)
-        while rounds < 200 and time.monotonic() < end and (
-                rounds < 10 or any(th.is_alive() for th in threads)):
+        while rounds < 300 and time.monotonic() < end and (
+                rounds < self.MIN_ROUNDS or
+                any(th.is_alive() for th in threads)):
             rounds += 1
             for args in (("hold", "ALL"), ("release", "ALL")):
                 r = self.q(*args)
-                self.assertEqual(r.returncode, 0, (args, r.stderr))
+                self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+                by_qmgr += r.stdout.count("(by qmgr")
             if rounds % 3 == 0 and sent:
                 pick = rng.sample(sorted(set(sent) - deleted),
                                   min(3, len(set(sent) - deleted)))
                 r = self.q("delete", *pick)
+                by_qmgr += r.stdout.count("(by qmgr")
                 got = self.removed_ids(r.stdout)
                 deleted |= got
                 # What was not found had been delivered meanwhile.
@@ -754,7 +759,9 @@ class LoadTest(QueueBase):
                     r"no such message", r.stderr)), len(set(pick) - got),
                     r.stderr)
             if rounds % 5 == 0:
-                self.assertEqual(self.q("requeue", "ALL").returncode, 0)
+                r = self.q("requeue", "ALL")
+                self.assertEqual((r.returncode, r.stderr), (0, ""))
+                by_qmgr += r.stdout.count("(by qmgr")
             self.assertEqual(os.listdir(os.path.join(t.spool, "corrupt")),
                              [])
         for th in threads:
@@ -785,6 +792,8 @@ class LoadTest(QueueBase):
         t.stop()
         log = t.log()
         self.assertNotIn("corrupt", log)
+        # qmgr never found a file moved under it.
+        self.assertNotRegex(log, r"cannot (move|remove|open|read)")
         held = delivered = gone = 0
         for m, loc in sorted(sent.items()):
             places = self.where(m)
@@ -817,8 +826,10 @@ class LoadTest(QueueBase):
             r"(?m)\b%s: to=<%s>, .*status=sent " % (QID_RE, re.escape(
                 VADDR)), log)))
         self.assertGreater(gone, 0)
+        self.assertGreater(by_qmgr, 0)
         print("load: %d rounds, %d messages: %d delivered, %d held, "
-              "%d deleted" % (rounds, len(sent), delivered, held, gone))
+              "%d deleted; %d changes through qmgr" % (
+                  rounds, len(sent), delivered, held, gone, by_qmgr))
 
 
 # ---- a big queue -----------------------------------------------------------------
@@ -828,6 +839,13 @@ with open(sys.argv[1], "wb") as out:
     rc = subprocess.run(sys.argv[2:], stdout=out).returncode
 print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
+
+
+def sanitized():
+    """Whether ternctl is an AddressSanitizer build (whose quarantine
+    keeps freed memory: no RSS bound there)."""
+    r = subprocess.run(["ldd", TERNCTL], capture_output=True, text=True)
+    return "libasan" in r.stdout
 
 
 class BigQueueTest(QueueBase):
@@ -880,8 +898,9 @@ class BigQueueTest(QueueBase):
               "%d KiB for 1 message, %d KiB (text) and %d KiB (json) for "
               "%d" % (self.N, made, took, rss1, rss2, rss3, self.N + 1))
         # Streamed: the peak does not grow with the queue.
-        self.assertLess(rss2, rss1 + 2048)
-        self.assertLess(rss3, rss1 + 2048)
+        if not sanitized():
+            self.assertLess(rss2, rss1 + 2048)
+            self.assertLess(rss3, rss1 + 2048)
 
 
 if __name__ == "__main__":
