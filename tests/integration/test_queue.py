@@ -7,8 +7,8 @@ which still defers all remote mail, so remote mail waits in deferred/).
 Besides the plain cases: addresses and reasons with quotes, UTF-8 and
 control bytes (queue files written here, since smtpd refuses such
 addresses), corrupt files, a message in active/ handled through a
-scripted qmgr on private/qmgr (ok, absent, error) and with no qmgr at
-all, an unprivileged user refused, hold ALL / release ALL / delete over
+scripted qmgr on private/qmgr (ok, absent, error), by the real qmgr
+while its delivery is in flight, and with no qmgr at all, an unprivileged user refused, hold ALL / release ALL / delete over
 and over while mail arrives and qmgr works (every queue ID ends in
 exactly one place, delivered, or deleted by us), and a listing of 20,000
 queue files whose peak memory stays that of a small queue."""
@@ -27,6 +27,7 @@ import time
 import unittest
 
 import qfile_reader
+import test_qmgr
 from tern_fixture import (BUILD, HELO, IS_ROOT, QID_RE, TEST_USER, Tern,
                           free_port, smtp_services, wait_for)
 
@@ -111,7 +112,7 @@ class QueueBase(unittest.TestCase):
             if hasattr(self, "_outcome") and not self._outcome.success:
                 print(log[-8000:])
 
-    def boot(self, qmgr=True, backoff="1h", start=True):
+    def boot(self, qmgr=True, backoff="1h", start=True, extra=""):
         """An instance; remote mail is deferred for backoff."""
         self.t = Tern(self.services(qmgr))
         t = self.t
@@ -133,7 +134,7 @@ class QueueBase(unittest.TestCase):
             "queue_run_delay = 1s",
             "minimal_backoff_time = %s" % backoff,
             "maximal_backoff_time = %s" % backoff,
-        ]) + "\n")
+        ]) + "\n" + extra)
         if start:
             t.start()
             if qmgr:
@@ -667,6 +668,68 @@ class ActiveTest(QueueBase):
                          "-- 1 Kbytes in 1 Request.")
 
 
+class Gate:
+    """A FakeAgent's decide(): blocks until opened, then defers."""
+
+    def __init__(self):
+        self.ev = threading.Event()
+        self.seen = []
+
+    def __call__(self, addr):
+        self.seen.append(addr)
+        self.ev.wait(30)
+        return ("deferred", "4.2.0", "mailbox busy")
+
+
+class InFlightTest(QueueBase):
+    def test_hold_and_delete_while_delivering(self):
+        # gate.test goes to a scripted agent that keeps each delivery in
+        # flight until the test opens the gate.
+        self.boot(extra="transport_maps = inline:{ gate.test=gate:hop }\n"
+                  "default_destination_concurrency_limit = 2\n")
+        t = self.t
+        gate = Gate()
+        agent = test_qmgr.FakeAgent(t.spool, "gate", gate)
+        try:
+            m1 = self.send(["a@gate.test"])
+            m2 = self.send(["b@gate.test"])
+            self.assertTrue(wait_for(lambda: len(gate.seen) == 2,
+                                     timeout=WAIT), t.log()[-3000:])
+            js = self.list_json()
+            self.assertEqual((js[m1]["queue_name"], js[m2]["queue_name"]),
+                             ("active", "active"))
+            self.assertRegex(self.q("list").stdout,
+                             r"(?m)^%s\* +\d+ " % m1)
+            r = self.q("hold", m1)
+            self.assertEqual((r.returncode, r.stdout), (0, (
+                "ternctl: %s: held (by qmgr, once its deliveries in "
+                "flight end)\n" % m1)), r.stderr)
+            r = self.q("delete", m2)
+            self.assertEqual(r.stdout, "ternctl: %s: removed (by qmgr, "
+                             "once its deliveries in flight end)\n" % m2)
+            time.sleep(0.5)
+            self.assertEqual((self.where(m1), self.where(m2)),
+                             (["active"], ["active"]))
+            gate.ev.set()
+            self.wait_in(m1, "hold")
+            self.assertTrue(wait_for(lambda: self.where(m2) == [],
+                                     timeout=WAIT))
+            uid = os.getuid()
+            self.assertEqual(t.log_count(r"(?m)\b%s: held by ternctl "
+                                         r"\(uid %d\)$" % (m1, uid)), 1)
+            self.assertEqual(t.log_count(r"(?m)\b%s: removed by ternctl "
+                                         r"\(uid %d\)$" % (m2, uid)), 1)
+            # Released, it is tried again (the gate is open now).
+            r = self.q("release", m1)
+            self.assertEqual(r.stdout, "ternctl: %s: released\n" % m1)
+            self.deferred_once(m1)
+            self.assertEqual(len(gate.seen), 3)
+            self.assertEqual(self.list_json()[m1]["recipients"], [
+                {"address": "a@gate.test", "delay_reason": "mailbox busy"}])
+        finally:
+            agent.close()
+
+
 # ---- privilege -----------------------------------------------------------------
 @unittest.skipUnless(IS_ROOT, "needs root to run as another user")
 class PrivilegeTest(QueueBase):
@@ -826,7 +889,8 @@ class LoadTest(QueueBase):
             r"(?m)\b%s: to=<%s>, .*status=sent " % (QID_RE, re.escape(
                 VADDR)), log)))
         self.assertGreater(gone, 0)
-        self.assertGreater(by_qmgr, 0)
+        # How many went through qmgr depends on timing; InFlightTest
+        # checks that path on its own.
         print("load: %d rounds, %d messages: %d delivered, %d held, "
               "%d deleted; %d changes through qmgr" % (
                   rounds, len(sent), delivered, held, gone, by_qmgr))
