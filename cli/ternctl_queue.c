@@ -219,7 +219,7 @@ static void
 put_text(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), len;
+	size_t n = strlen(str), len, i;
 
 	while (n > 0) {
 		len = utf8_len(s, n);
@@ -230,7 +230,7 @@ put_text(FILE *f, const char *str)
 		else {
 			if (len == 0)
 				len = 1;
-			for (size_t i = 0; i < len; i++)
+			for (i = 0; i < len; i++)
 				fprintf(f, "\\x%02x", s[i]);
 		}
 		s += len;
@@ -1043,7 +1043,7 @@ read_reply(int fd, char *reply, size_t sz, int64_t deadline,
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int left;
 
 	while (len + 1 < sz) {
