@@ -633,19 +633,34 @@ qfile_parse(const uint8_t *data, size_t len, struct qfile *q,
 	return parse(q, data, len, err_r);
 }
 
-int
-qfile_read(int fd, size_t max_size, struct qfile *q, const char **err_r)
+static size_t	envelope_end(const uint8_t *, size_t);
+
+/*
+ * Read fd from offset 0 into q->raw (at most max_size bytes, with pread
+ * so the offset of a shared descriptor is left alone), chunk bytes at a
+ * time, to the end of the file -- or, when *env_end is not NULL, only
+ * until the begin record is in: *env_end is then where it ends, or 0
+ * when the file ended first.  Returns 0, or -1 with q->raw cleared,
+ * *err_r set and errno: EFBIG (too_large) or that of pread.
+ */
+static int
+read_raw(int fd, size_t max_size, size_t chunk, struct qfile *q,
+    size_t *env_end, const char *too_large, const char **err_r)
 {
-	uint8_t chunk[READ_CHUNK];
+	uint8_t data[READ_CHUNK];
 	off_t off = 0;
 	ssize_t n;
 	int saved;
 
+	if (chunk > sizeof(data))
+		chunk = sizeof(data);
 	release_parsed(q);
 	buf_clear(&q->raw);
 	buf_init(&q->raw, max_size);
+	if (env_end != NULL)
+		*env_end = 0;
 	for (;;) {
-		n = pread(fd, chunk, sizeof(chunk), off);
+		n = pread(fd, data, chunk, off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -656,15 +671,26 @@ qfile_read(int fd, size_t max_size, struct qfile *q, const char **err_r)
 			return -1;
 		}
 		if (n == 0)
-			break;
-		if (buf_add(&q->raw, chunk, (size_t)n) == -1) {
+			return 0;
+		if (buf_add(&q->raw, data, (size_t)n) == -1) {
 			buf_clear(&q->raw);
-			*err_r = "queue file too large";
+			*err_r = too_large;
 			errno = EFBIG;
 			return -1;
 		}
 		off += n;
+		if (env_end != NULL && q->raw.len >= MAGIC_REC_LEN &&
+		    (*env_end = envelope_end(q->raw.data, q->raw.len)) != 0)
+			return 0;
 	}
+}
+
+int
+qfile_read(int fd, size_t max_size, struct qfile *q, const char **err_r)
+{
+	if (read_raw(fd, max_size, READ_CHUNK, q, NULL,
+	    "queue file too large", err_r) == -1)
+		return -1;
 	if (parse(q, q->raw.data, q->raw.len, err_r) == -1) {
 		buf_clear(&q->raw);
 		errno = EBADMSG;
@@ -702,45 +728,22 @@ int
 qfile_read_envelope(int fd, size_t max_size, struct qfile *q,
     const char **err_r)
 {
-	uint8_t chunk[ENVELOPE_CHUNK], tail[END_REC_LEN];
+	uint8_t tail[END_REC_LEN];
 	struct stat st;
-	off_t off = 0;
-	ssize_t n;
-	size_t end = 0;
+	size_t end;
 	int saved;
 
-	release_parsed(q);
-	buf_clear(&q->raw);
-	buf_init(&q->raw, max_size);
 	if (fstat(fd, &st) == -1) {
 		saved = errno;
+		release_parsed(q);
+		buf_clear(&q->raw);
 		*err_r = strerror(saved);
 		errno = saved;
 		return -1;
 	}
-	while (end == 0) {
-		n = pread(fd, chunk, sizeof(chunk), off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			saved = errno;
-			buf_clear(&q->raw);
-			*err_r = strerror(saved);
-			errno = saved;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		if (buf_add(&q->raw, chunk, (size_t)n) == -1) {
-			buf_clear(&q->raw);
-			*err_r = "queue file envelope too large";
-			errno = EFBIG;
-			return -1;
-		}
-		off += n;
-		if (q->raw.len >= MAGIC_REC_LEN)
-			end = envelope_end(q->raw.data, q->raw.len);
-	}
+	if (read_raw(fd, max_size, ENVELOPE_CHUNK, q, &end,
+	    "queue file envelope too large", err_r) == -1)
+		return -1;
 	if (end == 0)
 		end = q->raw.len;	/* parse_mode names the problem */
 	if (parse_mode(q, q->raw.data, end > q->raw.len ? q->raw.len : end,

@@ -87,17 +87,6 @@ int	virtual_maps_split(const char *value, char ***names_r, size_t *n_r,
 void	virtual_maps_free(char **names, size_t n);
 
 /*
- * virtual_keys -- the keys to look addr up under, in order: the address
- * as it is; with recipient_delimiter set and the local part holding one
- * of its characters (not first), the address without the extension
- * ("user+ext@domain" -> "user@domain"); then the catch-all "@domain".
- * Keys longer than VIRTUAL_KEY_MAX - 1 are left out.  Returns the number
- * of keys (0..3).  Pure.
- */
-size_t	virtual_keys(const char *addr, const char *delim,
-	    char keys[3][VIRTUAL_KEY_MAX]);
-
-/*
  * virtual_path -- the mailbox for table value: base "/" value (leading
  * slashes of value dropped).  A Maildir when value ends in "/", else an
  * mbox file.  Refused: an empty value, a ".." component, control bytes,

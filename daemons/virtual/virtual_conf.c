@@ -161,14 +161,6 @@ virtual_maps_open(struct virtual_cfg *cfg)
 	return 0;
 }
 
-size_t
-virtual_keys(const char *addr, const char *delim,
-    char keys[3][VIRTUAL_KEY_MAX])
-{
-	/* The same keys smtpd checks at RCPT time (lib/recipient). */
-	return recipient_keys(addr, delim, keys);
-}
-
 int
 virtual_path(const char *base, const char *value, char *out, size_t sz,
     bool *maildir_r, const char **err_r)

@@ -85,7 +85,7 @@ lookup(struct vreq *v, struct deliver_rcpt *r, char *value, size_t sz)
 		return -1;
 	}
 	/* Each key in every table before the next key, as Postfix does. */
-	nkeys = virtual_keys(r->addr, cfg->delim, keys);
+	nkeys = recipient_keys(r->addr, cfg->delim, keys);
 	for (k = 0; k < nkeys; k++) {
 		for (m = 0; m < cfg->nmaps; m++) {
 			switch (map_lookup(cfg->maps[m], keys[k], value, sz)) {

@@ -55,6 +55,60 @@ loc(const char *name)
 	return recipient_local(tables, name, err, sizeof(err));
 }
 
+/* ---- recipient_keys, case by case ---------------------------------------------------- */
+
+static const struct {
+	const char *addr, *delim;
+	size_t n;
+	const char *keys[3];
+} key_cases[] = {
+	{ "user+ext@example.com", "+", 3,
+	  { "user+ext@example.com", "user@example.com", "@example.com" } },
+	{ "user@example.com", "+", 2, { "user@example.com", "@example.com" } },
+	{ "user+ext@example.com", "", 2,
+	  { "user+ext@example.com", "@example.com" } },
+	{ "user-a+b@example.com", "+-", 3,
+	  { "user-a+b@example.com", "user@example.com", "@example.com" } },
+	{ "user+@example.com", "+", 3,
+	  { "user+@example.com", "user@example.com", "@example.com" } },
+	/* A delimiter first is no extension. */
+	{ "+user@example.com", "+", 2,
+	  { "+user@example.com", "@example.com" } },
+	/* Nor one in the domain. */
+	{ "user@ex+ample.com", "+", 2,
+	  { "user@ex+ample.com", "@ex+ample.com" } },
+	/* The last '@' separates the domain. */
+	{ "\"a@b+c\"@example.com", "+", 3,
+	  { "\"a@b+c\"@example.com", "\"a@b@example.com", "@example.com" } },
+	{ "postmaster", "+", 1, { "postmaster" } },
+};
+
+START_TEST(test_key_table)
+{
+	char keys[3][RECIPIENT_KEY_MAX];
+	size_t n, i;
+
+	n = recipient_keys(key_cases[_i].addr, key_cases[_i].delim, keys);
+	ck_assert_uint_eq(n, key_cases[_i].n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(keys[i], key_cases[_i].keys[i]);
+}
+END_TEST
+
+START_TEST(test_key_table_long)
+{
+	char addr[RECIPIENT_KEY_MAX + 20], keys[3][RECIPIENT_KEY_MAX];
+
+	/* Too long as a whole; the catch-all still fits. */
+	memset(addr, 'a', sizeof(addr));
+	memcpy(addr + 5, "+", 1);
+	strlcpy(addr + sizeof(addr) - 10, "@x.org", 10);
+	ck_assert_uint_eq(recipient_keys(addr, "+", keys), 2);
+	ck_assert_str_eq(keys[0], "aaaaa@x.org");
+	ck_assert_str_eq(keys[1], "@x.org");
+}
+END_TEST
+
 START_TEST(test_keys)
 {
 	char keys[3][RECIPIENT_KEY_MAX];
@@ -151,6 +205,9 @@ main(void)
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_keys);
+	tcase_add_loop_test(tc, test_key_table, 0,
+	    sizeof(key_cases) / sizeof(key_cases[0]));
+	tcase_add_test(tc, test_key_table_long);
 	tcase_add_test(tc, test_virtual);
 	tcase_add_test(tc, test_local);
 	tcase_add_test(tc, test_local_missing_tables);
