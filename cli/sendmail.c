@@ -84,7 +84,6 @@
 
 #define BS_LINE_MAX	2048		/* -bs command line */
 #define BS_TIMEOUT_MS	(300 * 1000)
-#define PIECE_MAX	(64 * 1024)	/* message lines read in pieces */
 
 static const char *prog = "sendmail";
 
@@ -267,38 +266,69 @@ parse_opts(int argc, char *argv[], struct opts *o)
 /* ---- the message ---------------------------------------------------------- */
 
 /*
+ * Where the line "." (LF or CRLF ended, or unended at the end of the
+ * input) starts in p[from..len), looking at whole lines only; *from
+ * moves past the lines looked at.  -1 when there is none yet.
+ */
+static ssize_t
+find_dot(const uint8_t *p, size_t len, size_t *from, bool eof)
+{
+	const uint8_t *nl;
+	size_t at = *from, n;
+
+	while (at < len) {
+		nl = memchr(p + at, '\n', len - at);
+		if (nl == NULL) {
+			if (eof && len - at == 1 && p[at] == '.')
+				return (ssize_t)at;
+			break;
+		}
+		n = (size_t)(nl - (p + at));
+		if ((n == 1 && p[at] == '.') ||
+		    (n == 2 && p[at] == '.' && p[at + 1] == '\r'))
+			return (ssize_t)at;
+		at += n + 1;
+	}
+	*from = at;
+	return -1;
+}
+
+/*
  * stdin up to its end, or (without -i) up to a line that holds only
  * ".".  At most limit bytes (0: MAILDROP_CONTENT_HARD_MAX).
  */
 static void
 read_message(struct buf *msg, bool ignore_dots, uint64_t limit)
 {
-	struct lineio in;
-	const char *p;
-	enum lineio_end end;
-	enum lineio_result r;
-	size_t n;
-	bool bol = true;
+	uint8_t chunk[65536];
+	size_t scanned = 0;
+	ssize_t n, dot;
 
 	if (limit == 0 || limit > MAILDROP_CONTENT_HARD_MAX)
 		limit = MAILDROP_CONTENT_HARD_MAX;
-	buf_init(msg, (size_t)limit);
-	lineio_init(&in, STDIN_FILENO, PIECE_MAX, -1);
-	while ((r = lineio_read_part(&in, &p, &n, &end)) == LINEIO_OK) {
-		if (!ignore_dots && bol && end != LINEIO_END_NONE && n == 1 &&
-		    p[0] == '.')
-			break;
-		if (buf_add(msg, p, n) == -1 ||
-		    (end == LINEIO_END_CRLF && buf_add(msg, "\r\n", 2) == -1) ||
-		    (end == LINEIO_END_LF && buf_add(msg, "\n", 1) == -1))
+	/* Room for a "." line beyond the limit: it is not content. */
+	buf_init(msg, (size_t)limit + 3);
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			die(EX_TEMPFAIL, "reading the message: %s",
+			    strerror(errno));
+		if (n > 0 && buf_add(msg, chunk, (size_t)n) == -1)
 			die(EX_DATAERR, "message too big (message_size_limit "
 			    "is %llu bytes)", (unsigned long long)limit);
-		bol = end != LINEIO_END_NONE;
+		if (!ignore_dots && (dot = find_dot(msg->data, msg->len,
+		    &scanned, n == 0)) != -1) {
+			buf_truncate(msg, (size_t)dot);
+			break;
+		}
+		if (n == 0)
+			break;
 	}
-	if (r == LINEIO_ERR)
-		die(EX_TEMPFAIL, "reading the message: %s", strerror(errno));
-	/* A last line without its end: lineio keeps nothing back. */
-	lineio_free(&in);
+	if (msg->len > limit)
+		die(EX_DATAERR, "message too big (message_size_limit is %llu "
+		    "bytes)", (unsigned long long)limit);
 }
 
 /* The default sender: the caller's login name, else its uid. */

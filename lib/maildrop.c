@@ -83,7 +83,8 @@ maildrop_addr_ok(const char *s, size_t len, bool sender)
 
 	if (len == 0)
 		return sender;
-	if (len > MAILDROP_ADDR_MAX || !no_controls(s, len))
+	/* No angle brackets: NOBRACKETS_OK would take them off. */
+	if (len > MAILDROP_ADDR_MAX || !no_controls(s, len) || s[0] == '<')
 		return false;
 	if (memchr(s, '@', len) != NULL) {
 		if (addr_parse_path(s, len, ADDR_F_NOBRACKETS_OK |
@@ -208,10 +209,10 @@ maildrop_parse(const uint8_t *p, size_t len, uint64_t content_limit,
 		if (next_line(&c, &type, &v, &vlen) == -1)
 			return parse_fail(md, err_r, "truncated envelope");
 	}
-	if (md->rcpts.n == 0)
-		return parse_fail(md, err_r, "no recipients");
 	if (type != 'L')
 		return parse_fail(md, err_r, "unexpected envelope line");
+	if (md->rcpts.n == 0)
+		return parse_fail(md, err_r, "no recipients");
 	if (parse_len(v, vlen, content_limit, &clen) == -1)
 		return parse_fail(md, err_r, "bad content length");
 	if ((uint64_t)(c.end - c.p) != clen)
@@ -281,11 +282,17 @@ struct alist {
 	size_t	 len;
 	bool	 angle_seen;	/* <...> seen: it is the address */
 	bool	 too_long;
+	bool	 gap;		/* white space or a comment after text */
+	bool	 phrase;	/* words with gaps: a display name, which
+				   needs a <...> */
 };
 
 static int
 alist_put(struct alist *a, char ch)
 {
+	if (a->gap && !a->angle_seen)
+		a->phrase = true;
+	a->gap = false;
 	if (a->len >= MAILDROP_ADDR_MAX) {
 		a->too_long = true;
 		return -1;
@@ -303,7 +310,8 @@ alist_end(struct alist *a, struct maildrop_list *rcpts, const char **err_r)
 	if (a->too_long) {
 		*err_r = "address too long in a To:, Cc: or Bcc: field";
 		rc = -1;
-	} else if (a->len > 0 && !maildrop_addr_ok(a->addr, a->len, false)) {
+	} else if ((a->phrase && !a->angle_seen) || (a->len > 0 &&
+	    !maildrop_addr_ok(a->addr, a->len, false))) {
 		*err_r = "bad address in a To:, Cc: or Bcc: field";
 		rc = -1;
 	} else if (a->len > 0 && maildrop_list_add(rcpts, a->addr,
@@ -359,6 +367,7 @@ maildrop_parse_alist(const char *v, size_t n, struct maildrop_list *rcpts,
 		switch (ch) {
 		case '(':
 			depth = 1;
+			a.gap = a.len > 0;
 			continue;
 		case '"':
 			quoted = true;
@@ -370,6 +379,7 @@ maildrop_parse_alist(const char *v, size_t n, struct maildrop_list *rcpts,
 			a.angle_seen = true;
 			a.len = 0;
 			a.too_long = false;
+			a.gap = false;
 			continue;
 		case '>':
 			if (!angle)
@@ -378,6 +388,8 @@ maildrop_parse_alist(const char *v, size_t n, struct maildrop_list *rcpts,
 			continue;
 		case ' ':
 		case '\t':
+			if (a.len > 0 && !angle)
+				a.gap = true;
 			continue;
 		case ',':
 		case ';':
