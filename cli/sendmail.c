@@ -364,9 +364,9 @@ sender_arg(const char *f, char *buf, size_t sz)
 /* ---- terndrop ------------------------------------------------------------- */
 
 /*
- * Pipe the file to terndrop; its exit status.  What it prints (the
- * maildrop file's name) goes to name, when not NULL, else to our stdout
- * is not wanted either: it is read and kept.
+ * Pipe the file to terndrop (with -C when a configuration was chosen);
+ * its exit status.  What it prints, the maildrop file's name, goes to
+ * name when that is not NULL, and is read and dropped otherwise.
  */
 static int
 run_terndrop(const struct opts *o, const struct conf *c,
@@ -387,7 +387,11 @@ run_terndrop(const struct opts *o, const struct conf *c,
 		if (dup2(in[0], STDIN_FILENO) == -1 ||
 		    dup2(out[1], STDOUT_FILENO) == -1)
 			_exit(EX_OSERR);
-		execl(path, "terndrop", "-C", o->config_dir, (char *)NULL);
+		if (o->config_chosen)
+			execl(path, "terndrop", "-C", o->config_dir,
+			    (char *)NULL);
+		else
+			execl(path, "terndrop", (char *)NULL);
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog, path,
 		    strerror(errno));
 		_exit(EX_OSERR);
@@ -571,14 +575,16 @@ bs_data(struct bs *s)
 {
 	struct buf msg;
 	char name[128];
+	uint64_t limit;
 	bool too_big;
 	int rc;
 
 	reply("354 End data with <CR><LF>.<CR><LF>");
 	fflush(stdout);
-	buf_init(&msg, (size_t)conf_size(s->c, "message_size_limit") == 0 ?
-	    (size_t)MAILDROP_CONTENT_HARD_MAX :
-	    (size_t)conf_size(s->c, "message_size_limit"));
+	limit = (uint64_t)conf_size(s->c, "message_size_limit");
+	if (limit == 0 || limit > MAILDROP_CONTENT_HARD_MAX)
+		limit = MAILDROP_CONTENT_HARD_MAX;
+	buf_init(&msg, (size_t)limit);
 	if (!bs_content(s, &msg, &too_big)) {
 		buf_clear(&msg);
 		return false;
