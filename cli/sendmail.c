@@ -47,9 +47,9 @@
  *
  * Exit status (sysexits.h, as sendmail(1) programs expect): 0 ok;
  * 64 EX_USAGE bad options or no recipient; 65 EX_DATAERR a bad address,
- * a bad -t header or a message over message_size_limit; 67 EX_NOUSER
- * no such user; 70 EX_SOFTWARE internal error; 71 EX_OSERR a system
- * call failed (cannot run terndrop); 75 EX_TEMPFAIL the message could not
+ * a bad -t header or a message over message_size_limit; 70 EX_SOFTWARE
+ * terndrop died on a signal; 71 EX_OSERR a system call failed (cannot
+ * run terndrop); 75 EX_TEMPFAIL the message could not
  * be queued now (try later); 77 EX_NOPERM terndrop refused the
  * configuration or maildrop/; 78 EX_CONFIG the configuration has errors.
  * terndrop's own status is passed on.  mailq, -bp and -q exit as
