@@ -9,6 +9,7 @@ privilege changes.
 Also the tests' shared SMTP client (RawClient, with its Reply), which
 controls every byte it sends, and the constants that go with it.
 """
+import grp
 import os
 import pwd
 import re
@@ -194,13 +195,36 @@ class Tern:
             if os.path.exists(os.path.join(BUILD, path)):
                 os.symlink(os.path.join(BUILD, path),
                            os.path.join(self.libexec, prog))
+        self.make_commands()
         self.write_conf(extra_conf)
         self.write_services(services)
+
+    def make_commands(self):
+        """command_directory (sbin/): sendmail, mailq, newaliases and
+        ternctl as links to the build, and a copy of terndrop that, as
+        root, is setgid TEST_GROUP (mode 2755) as make install makes it."""
+        self.sbin = os.path.join(self.dir, "sbin")
+        os.makedirs(self.sbin)
+        for name, path in (("sendmail", "cli/sendmail"),
+                           ("mailq", "cli/sendmail"),
+                           ("newaliases", "cli/sendmail"),
+                           ("ternctl", "cli/ternctl")):
+            if os.path.exists(os.path.join(BUILD, path)):
+                os.symlink(os.path.join(BUILD, path),
+                           os.path.join(self.sbin, name))
+        src = os.path.join(BUILD, "cli", "terndrop")
+        if os.path.exists(src):
+            dst = os.path.join(self.sbin, "terndrop")
+            shutil.copy(src, dst)
+            if IS_ROOT:
+                os.chown(dst, 0, grp.getgrnam(TEST_GROUP).gr_gid)
+                os.chmod(dst, 0o2755)
 
     def write_conf(self, extra=""):
         lines = [
             "queue_directory = %s" % self.spool,
             "daemon_directory = %s" % self.libexec,
+            "command_directory = %s" % self.sbin,
             "maillog_file = %s" % self.maillog,
             "service_throttle_time = 8s",
             "shutdown_timeout = 5s",

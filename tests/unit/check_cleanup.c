@@ -516,6 +516,42 @@ START_TEST(test_from)
 }
 END_TEST
 
+START_TEST(test_from_name)
+{
+	char buf[256], name[CLEANUP_NAME_MAX + 2];
+
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), "", "a@b.example"),
+	    0);
+	ck_assert_str_eq(buf, "a@b.example");
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), "Joe User",
+	    "a@b.example"), 0);
+	ck_assert_str_eq(buf, "Joe User <a@b.example>");
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), "Joe Q. \"J\\\"",
+	    "a@b.example"), 0);
+	ck_assert_str_eq(buf, "\"Joe Q. \\\"J\\\\\\\"\" <a@b.example>");
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), " lead",
+	    "a@b.example"), 0);
+	ck_assert_str_eq(buf, "\" lead\" <a@b.example>");
+	/* 8-bit: encoded words, never cut inside a character. */
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), "J\xc3\xb6rg",
+	    "a@b.example"), 0);
+	ck_assert_str_eq(buf, "=?UTF-8?B?SsO2cmc=?= <a@b.example>");
+	memset(name, 'a', 44);
+	memcpy(name + 44, "\xc3\xa9z", 4);
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), name,
+	    "a@b.example"), 0);
+	ck_assert_str_eq(buf, "=?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh"
+	    "YWFhYWFhYWFhYWFhYWFhYWE=?= =?UTF-8?B?w6l6?= <a@b.example>");
+	/* Refused: control characters, too long, no room. */
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), "a\r\nBcc: x",
+	    "a@b.example"), -1);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ck_assert_int_eq(cleanup_from_name(buf, sizeof(buf), name, "a@b"), -1);
+	ck_assert_int_eq(cleanup_from_name(buf, 12, "Joe", "a@b.example"), -1);
+}
+END_TEST
+
 START_TEST(test_date)
 {
 	char buf[64];
@@ -652,6 +688,7 @@ cleanup_suite(void)
 	tcase_add_test(tc, test_hscan_incremental);
 	tcase_add_test(tc, test_hadd);
 	tcase_add_test(tc, test_from);
+	tcase_add_test(tc, test_from_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sweep");

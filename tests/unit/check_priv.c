@@ -238,6 +238,47 @@ START_TEST(test_drop)
 }
 END_TEST
 
+/* As root: priv_drop_groups() keeps nobody's group and one more. */
+static const char *
+drop_groups_nobody(void *arg)
+{
+	gid_t extra = BOGUS_ID, got[8];
+	struct priv_user u;
+	const char *err;
+	int n;
+
+	(void)arg;
+	if (priv_lookup(DROP_USER, &u, &err) == -1)
+		return err;
+	priv_drop_groups(&u, &extra, 1, NULL);
+	if (getuid() != nobody_uid || getgid() != nobody_gid)
+		return "ids are not nobody's";
+	if ((n = getgroups(8, got)) != 2 || got[0] != nobody_gid ||
+	    got[1] != BOGUS_ID)
+		return "supplementary groups are not nobody's and the extra one";
+	if (setuid(0) != -1 || setgroups(0, NULL) != -1)
+		return "root regained";
+	if (priv_verify(&u, &err) != 0)
+		return err;
+	return NULL;
+}
+
+START_TEST(test_drop_groups)
+{
+	child_ok(drop_groups_nobody, NULL);
+}
+END_TEST
+
+/* Group 0 as an extra group is refused before anything changes. */
+START_TEST(test_drop_groups_zero_exits)
+{
+	struct priv_user u = { "x", 4242, 4242 };
+	gid_t zero = 0;
+
+	priv_drop_groups(&u, &zero, 1, NULL);
+}
+END_TEST
+
 /*
  * As root: priv_become() nobody with two supplementary groups; the ids,
  * the groups and the flags must be as asked, and nothing may bring root
@@ -472,6 +513,7 @@ priv_suite(bool forking, bool as_root)
 	tc = tcase_create("drop");
 	if (as_root) {
 		tcase_add_test(tc, test_drop);
+		tcase_add_test(tc, test_drop_groups);
 		tcase_add_test(tc, test_become);
 		suite_add_tcase(s, tc);
 		tc = tcase_create("drop_chroot");
@@ -489,6 +531,7 @@ priv_suite(bool forking, bool as_root)
 			tcase_add_exit_test(tc, test_drop_bogus_exits, 1);
 		tcase_add_exit_test(tc, test_drop_root_exits, 1);
 		tcase_add_exit_test(tc, test_drop_bad_chroot_exits, 1);
+		tcase_add_exit_test(tc, test_drop_groups_zero_exits, 1);
 	} else
 		printf("check_priv: CK_FORK=no, exit tests skipped\n");
 	suite_add_tcase(s, tc);
