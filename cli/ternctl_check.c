@@ -187,7 +187,7 @@ check_maps(const struct master_config *mc)
 			if (map_open(names[i], &m, err, sizeof(err)) == -1) {
 				problems += lmdb ? lmdb_missing(mc, p->name,
 				    names[i] + 5, err) : problem(true,
-				    "%s: %s", p->name, err);
+				    "%s: %s: %s", p->name, names[i], err);
 				continue;
 			}
 			map_close(&m);
