@@ -30,6 +30,9 @@
 #ifndef TERN_DAEMON_DIR
 #define TERN_DAEMON_DIR		"/usr/libexec/tern"
 #endif
+#ifndef TERN_SBIN_DIR
+#define TERN_SBIN_DIR		"/usr/sbin"
+#endif
 #ifndef TERN_VERSION
 #define TERN_VERSION		"0"
 #endif
@@ -208,6 +211,8 @@ const struct conf_param conf_params[] = {
 	    "root of the mail queue and of the service sockets"),
 	PARAM("daemon_directory", CONF_PATH, TERN_DAEMON_DIR, 0, 0, NULL,
 	    "directory of the service programs the master runs"),
+	PARAM("command_directory", CONF_PATH, TERN_SBIN_DIR, 0, 0, NULL,
+	    "directory of the commands (ternctl, sendmail, terndrop)"),
 
 	/* Who runs it. */
 	PARAM("mail_owner", CONF_STR, "tern", 0, 0, check_user,

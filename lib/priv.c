@@ -135,7 +135,25 @@ priv_become(const struct priv_user *u, const gid_t *groups, size_t ngroups,
 void
 priv_drop(const struct priv_user *u, const char *chroot_dir)
 {
+	priv_drop_groups(u, NULL, 0, chroot_dir);
+}
+
+void
+priv_drop_groups(const struct priv_user *u, const gid_t *extra,
+    size_t nextra, const char *chroot_dir)
+{
+	gid_t groups[1 + PRIV_EXTRA_GROUPS_MAX];
 	const char *err;
+	size_t i;
+
+	if (nextra > PRIV_EXTRA_GROUPS_MAX)
+		fatalx("privilege drop: too many supplementary groups");
+	groups[0] = u->gid;
+	for (i = 0; i < nextra; i++) {
+		if (extra[i] == 0)
+			fatalx("privilege drop: refusing supplementary group 0");
+		groups[1 + i] = extra[i];
+	}
 
 	if (chroot_dir != NULL && chroot_dir[0] != '\0') {
 		if (chroot(chroot_dir) == -1)
@@ -143,7 +161,7 @@ priv_drop(const struct priv_user *u, const char *chroot_dir)
 		if (chdir("/") == -1)
 			fatal("chdir / in chroot %s", chroot_dir);
 	}
-	if (setgroups(1, &u->gid) == -1)
+	if (setgroups(1 + nextra, groups) == -1)
 		fatal("setgroups %lu", (unsigned long)u->gid);
 	if (setresgid(u->gid, u->gid, u->gid) == -1)
 		fatal("setresgid %lu", (unsigned long)u->gid);

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define PRIV_EXTRA_GROUPS_MAX	4
+
 struct priv_user {
 	char	name[64];
 	uid_t	uid;
@@ -36,6 +38,14 @@ int	priv_lookup(const char *name, struct priv_user *out, const char **err_r);
  * Any failure is fatal: a process that did not drop must not go on.
  */
 void	priv_drop(const struct priv_user *u, const char *chroot_dir);
+
+/*
+ * priv_drop_groups -- priv_drop(), keeping also the supplementary groups
+ * extra[0..nextra) (the skeleton: a service's extra_group, such as
+ * pickup's setgid_group).  Group 0 among them is fatal.
+ */
+void	priv_drop_groups(const struct priv_user *u, const gid_t *extra,
+	    size_t nextra, const char *chroot_dir);
 
 /*
  * priv_verify -- check that the real, effective and saved ids are all u's

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -449,11 +450,31 @@ check_fds(bool template)
 		fatal("fcntl");
 }
 
+/* The service's extra_group, as a gid; false when there is none. */
+static bool
+extra_gid(struct service_ctx *ctx, gid_t *gid)
+{
+	const char *name;
+	struct group *gr;
+
+	if (ctx->svc->extra_group == NULL)
+		return false;
+	name = conf_str(ctx->conf, ctx->svc->extra_group);
+	if ((gr = getgrnam(name)) == NULL) {
+		log_warnx("%s %s: no such group: not kept",
+		    ctx->svc->extra_group, name);
+		return false;
+	}
+	*gid = gr->gr_gid;
+	return true;
+}
+
 static void
 drop(struct service_ctx *ctx, bool unpriv, const char *chroot_dir)
 {
 	struct priv_user u;
 	const char *owner, *err;
+	gid_t extra;
 
 	if (!priv_is_root()) {
 		if (chroot_dir != NULL)
@@ -467,7 +488,10 @@ drop(struct service_ctx *ctx, bool unpriv, const char *chroot_dir)
 		owner = conf_str(ctx->conf, "mail_owner");
 		if (priv_lookup(owner, &u, &err) == -1)
 			fatalx("mail_owner %s: %s", owner, err);
-		priv_drop(&u, chroot_dir);
+		if (extra_gid(ctx, &extra))
+			priv_drop_groups(&u, &extra, 1, chroot_dir);
+		else
+			priv_drop(&u, chroot_dir);
 		return;
 	}
 	/* No exec of a setuid program can ever give privilege back. */

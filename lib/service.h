@@ -104,6 +104,13 @@ struct service {
 	 */
 	bool		 resident;
 	void		(*drain)(struct service_ctx *);
+	/*
+	 * A tern.conf parameter naming a group the process keeps as a
+	 * supplementary group when it drops to mail_owner (pickup:
+	 * "setgid_group", to read maildrop files).  NULL: none.  A group
+	 * that does not exist is logged and left out.
+	 */
+	const char	*extra_group;
 };
 
 struct service_ctx {

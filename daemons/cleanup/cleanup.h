@@ -140,6 +140,20 @@ int	cleanup_from(char *buf, size_t sz, const char *sender,
 	    const char *myorigin);
 
 /*
+ * cleanup_from_name -- the From: value of a local submission whose
+ * sender gave a full name (sendmail -F; at most CLEANUP_NAME_MAX bytes,
+ * no control character): "name <addrspec>", the name as an RFC 5322
+ * phrase: kept as it is when it is atoms and spaces, else a quoted
+ * string, or, when it holds 8-bit bytes, RFC 2047 "B" encoded words
+ * (UTF-8, at most 45 bytes each, cut between characters).  An empty
+ * name gives the addr-spec alone.  Returns 0, or -1 when it does not fit
+ * or the name is not acceptable.  Pure.
+ */
+int	cleanup_from_name(char *buf, size_t sz, const char *name,
+	    const char *addrspec);
+#define CLEANUP_NAME_MAX	100
+
+/*
  * cleanup_date -- when as an RFC 5322 3.3 date-time in local time
  * ("Tue, 7 Jan 2025 13:02:11 +0100"), English whatever the locale.
  */

@@ -34,10 +34,10 @@
 #include "xmem.h"
 
 #define CLEANUP_RECEIVED_MAX	2048
-#define CLEANUP_ADDED_MAX	2048	/* a local submission's fields */
+#define CLEANUP_ADDED_MAX	4096	/* a local submission's fields */
 #define CLEANUP_TLS_PROTO_MAX	64
 #define CLEANUP_TLS_CIPHER_MAX	128
-#define CLEANUP_FROM_MAX	(QFILE_ADDR_MAX + 300)
+#define CLEANUP_FROM_MAX	(QFILE_ADDR_MAX + 1024)
 
 enum cstate { C_BEGIN, C_RCPT, C_DATA, C_DONE };
 
@@ -262,6 +262,20 @@ get_sender(const struct attr_msg *m, struct qfile_sender *s)
 	return 0;
 }
 
+/* From: for a local submission: the sender, with its full name if any. */
+static int
+local_from(struct conn *c, const struct attr_msg *m, const char *sender,
+    const char *myorigin)
+{
+	char name[CLEANUP_NAME_MAX + 1], spec[QFILE_ADDR_MAX + 300];
+
+	if (get_opt_str(m, "fullname", name, sizeof(name)) == -1 ||
+	    cleanup_from(spec, sizeof(spec), sender, myorigin) == -1 ||
+	    cleanup_from_name(c->from, sizeof(c->from), name, spec) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 do_begin(struct conn *c, const struct attr_msg *m)
 {
@@ -283,7 +297,7 @@ do_begin(struct conn *c, const struct attr_msg *m)
 		return -1;
 	if (c->internal && !no_controls(snd.addr))
 		return -1;
-	if (c->local && cleanup_from(c->from, sizeof(c->from), snd.addr,
+	if (c->local && local_from(c, m, snd.addr,
 	    conf_str(conf, "myorigin")) == -1)
 		return -1;
 	if (qid_new(c->qid) == -1)

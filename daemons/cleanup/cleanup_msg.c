@@ -353,3 +353,116 @@ cleanup_from(char *buf, size_t sz, const char *sender, const char *myorigin)
 		return -1;
 	return 0;
 }
+
+/* atext of RFC 5322 3.2.3, and the space between words. */
+static bool
+phrase_char(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == ' ' ||
+	    strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
+}
+
+static bool
+put_b64(char *buf, size_t sz, size_t *off, const unsigned char *p, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[5];
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		q[0] = b64[(v >> 18) & 63];
+		q[1] = b64[(v >> 12) & 63];
+		q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? b64[v & 63] : '=';
+		q[4] = '\0';
+		if (!put(buf, sz, off, q))
+			return false;
+	}
+	return true;
+}
+
+/* RFC 2047 encoded words, each at most 45 bytes of whole characters. */
+static bool
+put_encoded(char *buf, size_t sz, size_t *off, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), n;
+
+	while (len > 0) {
+		n = len > 45 ? 45 : len;
+		/* Never cut before a UTF-8 continuation byte. */
+		while (n < len && n > 1 && (p[n] & 0xc0) == 0x80)
+			n--;
+		if (!put(buf, sz, off, "=?UTF-8?B?") ||
+		    !put_b64(buf, sz, off, p, n) || !put(buf, sz, off, "?="))
+			return false;
+		p += n;
+		len -= n;
+		if (len > 0 && !put(buf, sz, off, " "))
+			return false;
+	}
+	return true;
+}
+
+static bool
+put_quoted(char *buf, size_t sz, size_t *off, const char *name)
+{
+	char ch[3];
+
+	if (!put(buf, sz, off, "\""))
+		return false;
+	for (; *name != '\0'; name++) {
+		ch[0] = *name;
+		ch[1] = '\0';
+		if (*name == '"' || *name == '\\') {
+			ch[0] = '\\';
+			ch[1] = *name;
+			ch[2] = '\0';
+		}
+		if (!put(buf, sz, off, ch))
+			return false;
+	}
+	return put(buf, sz, off, "\"");
+}
+
+int
+cleanup_from_name(char *buf, size_t sz, const char *name,
+    const char *addrspec)
+{
+	const unsigned char *p;
+	size_t off = 0, len = strlen(name);
+	bool atoms = true, eight = false, ok;
+
+	if (sz == 0 || len > CLEANUP_NAME_MAX)
+		return -1;
+	buf[0] = '\0';
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+		if (*p & 0x80)
+			eight = true;
+		else if (!phrase_char(*p))
+			atoms = false;
+	}
+	if (len == 0)
+		return put(buf, sz, &off, addrspec) ? 0 : -1;
+	if (name[0] == ' ' || name[len - 1] == ' ')
+		atoms = false;
+	if (eight)
+		ok = put_encoded(buf, sz, &off, name);
+	else if (atoms)
+		ok = put(buf, sz, &off, name);
+	else
+		ok = put_quoted(buf, sz, &off, name);
+	ok = ok && put(buf, sz, &off, " <") && put(buf, sz, &off, addrspec) &&
+	    put(buf, sz, &off, ">");
+	return ok ? 0 : -1;
+}

@@ -21,7 +21,9 @@
 /*
  * "" is queue_directory itself.  Mail lives in directories only
  * mail_owner can enter; maildrop/ and public/ let members of
- * setgid_group (the setgid sendmail) in, no one else.
+ * setgid_group (the setgid terndrop) in, no one else.  maildrop/ is
+ * sticky: a process with the group can create files there, but never
+ * rename or remove another user's (pickup, the owner, can).
  */
 const struct master_dir master_dirs[] = {
 	{ "",		OWN_ROOT,	 0755 },
@@ -34,7 +36,7 @@ const struct master_dir master_dirs[] = {
 	{ "bounce",	OWN_MAIL,	 0700 },
 	{ "defer",	OWN_MAIL,	 0700 },
 	{ "private",	OWN_MAIL,	 0700 },
-	{ "maildrop",	OWN_MAIL_SETGID, 0730 },
+	{ "maildrop",	OWN_MAIL_SETGID, 01730 },
 	{ "public",	OWN_MAIL_SETGID, 0710 },
 	{ NULL,		0,		 0 }
 };
