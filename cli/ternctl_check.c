@@ -250,6 +250,42 @@ check_tls_files(const struct master_config *mc)
 	return problems;
 }
 
+/*
+ * sendmail hands mail to $command_directory/terndrop, which must be
+ * setgid setgid_group to write into maildrop/.  Without root (an instance
+ * of one user) it needs no privilege.  Missing, it is only a warning: a
+ * host may take no local submissions.
+ */
+static int
+check_terndrop(const struct master_config *mc)
+{
+	const char *group = conf_str(mc->conf, "setgid_group");
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/terndrop",
+	    conf_str(mc->conf, "command_directory"));
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return problem(false, "%s: %s; sendmail cannot submit mail "
+		    "(command_directory = %s)", path, stat(path, &st) == -1 ?
+		    strerror(errno) : "not a regular file",
+		    conf_str(mc->conf, "command_directory"));
+	if ((st.st_mode & 0111) == 0)
+		return problem(true, "%s: not executable; run chmod 2755 %s",
+		    path, path);
+	if (!priv_is_root() || mc->setgid_gid == (gid_t)-1)
+		return 0;
+	if (st.st_gid != mc->setgid_gid || (st.st_mode & S_ISGID) == 0 ||
+	    st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return problem(true, "%s: owner %lu:%lu mode %04o, should be "
+		    "root:%s, setgid, not writable by others (setgid_group); "
+		    "run chown root:%s %s && "
+		    "chmod 2755 %s", path, (unsigned long)st.st_uid,
+		    (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777),
+		    group, group, path, path);
+	return 0;
+}
+
 int
 ternctl_check(const char *dir)
 {
@@ -269,6 +305,7 @@ ternctl_check(const char *dir)
 			    NULL);
 		problems += check_maps(&mc);
 		problems += check_tls_files(&mc);
+		problems += check_terndrop(&mc);
 		/* An error for "encrypt" was counted by master_config_load. */
 		if (mc.tls_error[0] != '\0' && !mc.tls_ok &&
 		    strcmp(tls_server_level(mc.conf), "encrypt") != 0) {

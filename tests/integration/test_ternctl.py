@@ -2,12 +2,14 @@
 """ternctl: start/stop/status/reload outputs and exit codes, --help, check
 (configuration, programs, queue directories, lookup tables, TLS files),
 config."""
+import grp
 import os
 import time
 import unittest
 
 import tls_certs
-from tern_fixture import IS_ROOT, TEST_USER, Tern, free_port, test_user
+from tern_fixture import (BUILD, IS_ROOT, TEST_GROUP, TEST_USER, Tern,
+                          free_port, test_user)
 
 VERBS = ("start", "stop", "reload", "status", "check", "config", "map")
 
@@ -266,6 +268,46 @@ class TernctlTest(unittest.TestCase):
         os.chown(key, pw.pw_uid, pw.pw_gid)
         r = t.ternctl("check", user=TEST_USER)
         self.assertNotIn("smtpd_tls_key_file", r.stderr)
+
+    def test_check_terndrop(self):
+        t = self.t
+        bindir = os.path.join(t.dir, "sbin")
+        os.mkdir(bindir)
+        os.chmod(bindir, 0o755)
+        drop = os.path.join(bindir, "terndrop")
+        t.write_conf("command_directory = %s\n" % bindir)
+        # None there: local submission is off, which is only a warning.
+        r = t.ternctl("check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ternctl: warning: %s: No such file or directory; "
+                      "sendmail cannot submit mail" % drop, r.stderr)
+        with open(os.path.join(BUILD, "cli", "terndrop"), "rb") as src, \
+                open(drop, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(drop, 0o644)
+        r = t.ternctl("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ternctl: error: %s: not executable" % drop, r.stderr)
+        if not IS_ROOT:
+            os.chmod(drop, 0o755)
+            self.assertEqual(t.ternctl("check").returncode, 0)
+            return
+        gid = grp.getgrnam(TEST_GROUP).gr_gid
+        os.chmod(drop, 0o755)
+        r = t.ternctl("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ternctl: error: %s: owner 0:0 mode 0755, should be "
+                      "root:%s, setgid" % (drop, TEST_GROUP), r.stderr)
+        self.assertIn("run chown root:%s %s && chmod 2755 %s"
+                      % (TEST_GROUP, drop, drop), r.stderr)
+        os.chown(drop, 0, gid)
+        os.chmod(drop, 0o2755)
+        r = t.ternctl("check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("terndrop", r.stderr)
+        os.chmod(drop, 0o2775)
+        self.assertIn("%s: owner 0:%d mode 2775" % (drop, gid),
+                      t.ternctl("check").stderr)
 
     def test_config_shows_values_and_defaults(self):
         t = self.t
