@@ -134,7 +134,7 @@ diag_print(void *arg, enum conf_sev sev, const char *file, unsigned line,
  */
 static struct conf *
 load(const char *dir, conf_diag_fn diag, void *arg, const struct assign *a,
-    int *errors_r)
+    int *errors_r, bool *dir_in_file_r)
 {
 	char path[PATH_MAX + 16], abs[PATH_MAX];
 	struct conf *c;
@@ -144,6 +144,8 @@ load(const char *dir, conf_diag_fn diag, void *arg, const struct assign *a,
 	c = conf_new(diag, arg);
 	snprintf(path, sizeof(path), "%s/tern.conf", dir);
 	r = conf_load(c, path);
+	if (dir_in_file_r != NULL)
+		*dir_in_file_r = !conf_is_default(c, "config_directory");
 	if (realpath(dir, abs) != NULL)
 		conf_set(c, "config_directory", abs);
 	for (i = 0; a != NULL && i < a->n; i++)
@@ -177,14 +179,18 @@ list_or_get(const char *dir, int argc, char *argv[], bool defaults,
 	const struct conf_param *p;
 	struct conf *c;
 	int errors = 0, r = 0;
+	bool dir_in_file;
 
-	c = load(dir, diag_print, NULL, NULL, &errors);
+	c = load(dir, diag_print, NULL, NULL, &errors, &dir_in_file);
 	if (argc > 0) {
 		for (; argc > 0; argc--, argv++)
 			r |= show(c, argv[0], defaults);
 	} else {
 		for (p = conf_params; p->name != NULL; p++) {
-			if (nondefault && conf_is_default(c, p->name))
+			/* config_directory is always set: to the one in use. */
+			if (nondefault && (conf_is_default(c, p->name) ||
+			    (strcmp(p->name, "config_directory") == 0 &&
+			    !dir_in_file)))
 				continue;
 			show(c, p->name, defaults);
 		}
@@ -279,7 +285,7 @@ check_values(const char *dir, const struct assign *a)
 	struct conf *c;
 	int errors = 0, dummy;
 
-	c = load(dir, diag_set, &errors, a, &dummy);
+	c = load(dir, diag_set, &errors, a, &dummy, NULL);
 	conf_free(&c);
 	return errors;
 }

@@ -217,6 +217,7 @@ class ConfigTest(unittest.TestCase):
             self.assertIn("max_idle = 60s\n", r.stdout)
             self.assertIn("queue_directory = %s\n" % self.t.spool, r.stdout)
             self.assertNotIn("mail_name", r.stdout)
+            self.assertNotIn("config_directory", r.stdout)
         r = self.config("get", "max_idle", "nosuch", "mail_name")
         self.assertEqual((r.returncode, r.stdout),
                          (1, "max_idle = 60s\nmail_name = Tern\n"))
