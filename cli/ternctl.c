@@ -6,12 +6,14 @@
  * Process:  ternctl (the caller's privilege; never setuid).
  * Input:    command line, configuration files, replies from the master's
  *           control socket (trusted peer, still parsed with limits).
- * Failure:  messages on stderr; exit 0 ok, 1 failure, 2 usage,
+ * Failure:  messages on stderr; exit 0 ok, 1 failure, 2 usage (usage
+ *           text on stderr; "--help" prints it on stdout, exit 0),
  *           3 not running (status).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,19 +44,21 @@ ternctl_report(void *arg, bool error, const char *msg)
 	fprintf(stderr, "ternctl: %s: %s\n", error ? "error" : "warning", msg);
 }
 
-static void
-usage(void)
+static const char usage_text[] =
+    "usage: ternctl [-c config_dir] start | stop | reload | status | check\n"
+    "       ternctl [-c config_dir] config [list | get name ... |\n"
+    "               set name=value ... | --defaults | --non-default | -m]\n"
+    "       ternctl map build [-a] file ...\n"
+    "       ternctl map query map key | -\n"
+    "       ternctl [-c config_dir] queue list | show | flush | delete | hold |\n"
+    "               release | requeue ... (ternctl queue --help)\n"
+    "       ternctl [verb] --help\n";
+
+static _Noreturn void
+usage(FILE *fp, int status)
 {
-	fprintf(stderr,
-	    "usage: ternctl [-c config_dir] start | stop | reload | status | "
-	    "check\n"
-	    "       ternctl [-c config_dir] config [-d | -n | -m] [name ...]\n"
-	    "       ternctl map build [-a] file ...\n"
-	    "       ternctl map query map key\n"
-	    "       ternctl [-c config_dir] queue list | show | flush | "
-	    "delete | hold |\n"
-	    "               release | requeue ... (ternctl queue --help)\n");
-	exit(2);
+	fputs(usage_text, fp);
+	exit(status);
 }
 
 /*
@@ -286,9 +290,53 @@ cmd_status(const char *dir)
 	return 0;
 }
 
+/* The verbs that take no operand. */
+static const struct verb {
+	const char	*name;
+	int		(*fn)(const char *dir);
+	const char	*what;
+} verbs[] = {
+	{ "start", cmd_start, "start the master and the services" },
+	{ "stop", cmd_stop, "stop the master and every service" },
+	{ "reload", cmd_reload, "make the master read the configuration "
+	    "again" },
+	{ "status", cmd_status, "show whether the master runs, and its "
+	    "services (exit 3: not running)" },
+	{ "check", ternctl_check, "look for every problem in the set-up "
+	    "(exit 1: some found)" },
+	{ NULL, NULL, NULL }
+};
+
+static int
+run_verb(const char *dir, int argc, char *argv[])
+{
+	const struct verb *v;
+
+	for (v = verbs; v->name != NULL; v++)
+		if (strcmp(v->name, argv[0]) == 0)
+			break;
+	if (v->name == NULL)
+		usage(stderr, 2);
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: ternctl [-c config_dir] %s\n  %s\n", v->name,
+		    v->what);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: ternctl [-c config_dir] %s\n",
+		    v->name);
+		return 2;
+	}
+	return v->fn(dir);
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = TERN_CONFIG_DIR, *cmd;
 	int ch;
 
@@ -296,19 +344,21 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TERN_CONFIG_DIR") != NULL)
 		dir = getenv("TERN_CONFIG_DIR");
-	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			dir = optarg;
 			break;
+		case 'h':
+			usage(stdout, 0);
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage();
+		usage(stderr, 2);
 	cmd = argv[0];
 	if (strcmp(cmd, "config") == 0)
 		return ternctl_config(dir, argc, argv);
@@ -316,17 +366,5 @@ main(int argc, char *argv[])
 		return ternctl_map(argc, argv);
 	if (strcmp(cmd, "queue") == 0)
 		return ternctl_queue(dir, argc, argv);
-	if (argc != 1)
-		usage();
-	if (strcmp(cmd, "start") == 0)
-		return cmd_start(dir);
-	if (strcmp(cmd, "stop") == 0)
-		return cmd_stop(dir);
-	if (strcmp(cmd, "reload") == 0)
-		return cmd_reload(dir);
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(dir);
-	if (strcmp(cmd, "check") == 0)
-		return ternctl_check(dir);
-	usage();
+	return run_verb(dir, argc, argv);
 }

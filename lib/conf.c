@@ -1169,6 +1169,127 @@ conf_type_name(enum conf_type type)
 }
 
 /*
+ * Editing (conf_edit): the physical lines of the text, grouped into the
+ * definitions conf_parse would see, so that a definition is replaced
+ * with all of its continuation lines and nothing else.
+ */
+
+#define EDIT_NONE	SIZE_MAX
+
+struct edit_line {
+	size_t		 off, n;	/* bytes, without the newline */
+	bool		 nl, crlf;	/* ends in "\n" (after "\r") */
+	size_t		 owner;		/* first line of its definition */
+	size_t		 namelen;	/* first line: its name's length */
+};
+
+/* Split text into lines and say which definition each belongs to. */
+static size_t
+edit_lines(const char *text, size_t len, struct edit_line **lines_r)
+{
+	struct edit_line *lines = NULL, *l;
+	const char *p, *nl;
+	size_t nlines = 0, cap = 0, off, cur = EDIT_NONE, i;
+
+	for (off = 0; off < len; off += l->n + l->nl) {
+		if (nlines == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			lines = xreallocarray(lines, cap, sizeof(*lines));
+		}
+		l = &lines[nlines];
+		p = text + off;
+		nl = memchr(p, '\n', len - off);
+		l->off = off;
+		l->n = nl != NULL ? (size_t)(nl - p) : len - off;
+		l->nl = nl != NULL;
+		l->crlf = l->nl && l->n > 0 && p[l->n - 1] == '\r';
+		l->owner = EDIT_NONE;
+		l->namelen = 0;
+		for (i = 0; i < l->n && is_space((unsigned char)p[i]); i++)
+			;
+		if (memchr(p, '\0', l->n) == NULL && (i == l->n || p[i] == '#')) {
+			nlines++;		/* blank or comment: no one's */
+			continue;
+		}
+		if (i > 0 && cur != EDIT_NONE) {
+			l->owner = cur;		/* a continuation line */
+			nlines++;
+			continue;
+		}
+		/* A new definition (or a bad line conf_parse starts anew). */
+		cur = l->owner = nlines;
+		if (i == 0)
+			while (l->namelen < l->n &&
+			    !is_space((unsigned char)p[l->namelen]) &&
+			    p[l->namelen] != '=' && p[l->namelen] != '\0')
+				l->namelen++;
+		nlines++;
+	}
+	*lines_r = lines;
+	return nlines;
+}
+
+/* The first line of the last definition of name, or EDIT_NONE. */
+static size_t
+edit_find(const char *text, const struct edit_line *lines, size_t nlines,
+    const char *name)
+{
+	size_t i, n = strlen(name), found = EDIT_NONE;
+
+	for (i = 0; i < nlines; i++)
+		if (lines[i].owner == i && lines[i].namelen == n && n > 0 &&
+		    memcmp(text + lines[i].off, name, n) == 0)
+			found = i;
+	return found;
+}
+
+static int
+edit_def(struct buf *out, const char *name, const char *value,
+    const char *eol)
+{
+	return buf_addf(out, "%s =%s%s%s", name, value[0] != '\0' ? " " : "",
+	    value, eol);
+}
+
+int
+conf_edit(const char *text, size_t len, const char *const *names,
+    const char *const *values, size_t n, struct buf *out)
+{
+	struct edit_line *lines, *l;
+	size_t nlines, i, j, *def;
+	int r = 0;
+
+	buf_reset(out);
+	nlines = edit_lines(text, len, &lines);
+	def = xreallocarray(NULL, n + 1, sizeof(*def));
+	for (j = 0; j < n; j++)
+		def[j] = edit_find(text, lines, nlines, names[j]);
+	for (i = 0; i < nlines && r == 0; i++) {
+		l = &lines[i];
+		for (j = 0; j < n && (l->owner == EDIT_NONE ||
+		    def[j] != l->owner); j++)
+			;
+		if (j == n)
+			r = buf_add(out, text + l->off, l->n + l->nl);
+		else if (l->owner == i)
+			r = edit_def(out, names[j], values[j],
+			    l->crlf ? "\r\n" : l->nl ? "\n" : "");
+		/* else: a continuation line of a replaced definition */
+	}
+	for (j = 0; j < n && r == 0; j++) {
+		if (def[j] != EDIT_NONE)
+			continue;
+		if (out->len > 0 && out->data[out->len - 1] != '\n')
+			r = buf_add(out, "\n", 1);
+		if (r == 0)
+			r = edit_def(out, names[j], values[j], "\n");
+	}
+	free(def);
+	free(lines);
+	return r;
+}
+
+/*
  * Value parsers.
  */
 

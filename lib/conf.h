@@ -35,6 +35,7 @@ enum conf_type {
 	CONF_PATH,	/* absolute path name */
 };
 
+struct buf;
 struct conf;
 
 /*
@@ -138,6 +139,22 @@ const char *conf_get(const struct conf *, const char *name);
 
 /* conf_is_default -- true when name was not set by the file or conf_set. */
 bool	conf_is_default(const struct conf *, const char *name);
+
+/*
+ * conf_edit -- tern.conf text (len bytes) with names[i] set to values[i]
+ * for each i < n, into out (reset first; out's max bounds the result).
+ * The definition of a name that is in effect (the last one) is replaced
+ * in place, with its continuation lines, by one line "name = value"
+ * ("name =" when the value is empty); a name not defined is appended at
+ * the end, in the order given, after a newline if the text lacks its
+ * last one.  Every other byte is kept: comments, blank lines, earlier
+ * definitions of the same name, and lines that do not parse.  Lines are
+ * grouped as conf_parse groups them.  The names must be distinct and the
+ * values hold no line break; neither is checked.  Returns 0, or -1 when
+ * the result does not fit out.  Pure: never logs or exits.
+ */
+int	conf_edit(const char *text, size_t len, const char *const *names,
+	    const char *const *values, size_t n, struct buf *out);
 
 /* conf_param_find -- the table entry for name, or NULL. */
 const struct conf_param *conf_param_find(const char *name);

@@ -63,6 +63,14 @@ struct master_config {
 typedef void	(*master_report_fn)(void *arg, bool error, const char *msg);
 int	master_config_load(const char *dir, bool as_root,
 	    struct master_config *mc, master_report_fn report, void *arg);
+/*
+ * master_config_load_file -- the same, with tern.conf read from conf_path
+ * (ternctl config set checks its new file this way before it renames it
+ * into dir).
+ */
+int	master_config_load_file(const char *dir, const char *conf_path,
+	    bool as_root, struct master_config *mc, master_report_fn report,
+	    void *arg);
 void	master_config_free(struct master_config *);
 
 /* A service as the master runs it. */

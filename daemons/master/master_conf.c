@@ -209,6 +209,17 @@ int
 master_config_load(const char *dir, bool as_root, struct master_config *mc,
     master_report_fn report, void *arg)
 {
+	char path[1100];
+
+	snprintf(path, sizeof(path), "%s/tern.conf", dir);
+	return master_config_load_file(dir, path, as_root, mc, report, arg);
+}
+
+int
+master_config_load_file(const char *dir, const char *conf_path,
+    bool as_root, struct master_config *mc, master_report_fn report,
+    void *arg)
+{
 	struct report_ctx rc = { report, arg, 0 };
 	char path[1100], abs[PATH_MAX];
 	size_t i;
@@ -224,13 +235,12 @@ master_config_load(const char *dir, bool as_root, struct master_config *mc,
 	}
 
 	mc->conf = conf_new(conf_diag, &rc);
-	snprintf(path, sizeof(path), "%s/tern.conf", dir);
 	/*
 	 * Go on after errors: conf_finish() leaves defaults in place of bad
 	 * values, so that services.conf is checked too and every problem is
 	 * reported at once.
 	 */
-	if (conf_load(mc->conf, path) == -1 && rc.errors == 0)
+	if (conf_load(mc->conf, conf_path) == -1 && rc.errors == 0)
 		rc.errors++;
 	/* The directory in use, whatever the file says. */
 	if (realpath(dir, abs) != NULL &&

@@ -120,7 +120,7 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
     void *arg)
 {
 	const struct master_dir *d;
-	char path[1100], msg[1300], missing[256] = "";
+	char path[1100], msg[2600], missing[256] = "";
 	struct stat st;
 	/* Without root we cannot tell a root instance from our own. */
 	bool owners_known = geteuid() == 0;
@@ -142,13 +142,16 @@ master_dirs_check(const struct master_config *mc, master_report_fn report,
 			snprintf(msg, sizeof(msg), "%s: not a directory", path);
 		else if (owners_known && (st.st_uid != uid || st.st_gid != gid))
 			snprintf(msg, sizeof(msg), "%s: owned by %lu:%lu, "
-			    "should be %lu:%lu", path, (unsigned long)st.st_uid,
-			    (unsigned long)st.st_gid, (unsigned long)uid,
-			    (unsigned long)gid);
+			    "should be %lu:%lu; run chown %lu:%lu %s (or "
+			    "restart: the master repairs it)", path,
+			    (unsigned long)st.st_uid, (unsigned long)st.st_gid,
+			    (unsigned long)uid, (unsigned long)gid,
+			    (unsigned long)uid, (unsigned long)gid, path);
 		else if ((st.st_mode & 07777) != d->mode)
 			snprintf(msg, sizeof(msg), "%s: mode %04o, should be "
-			    "%04o", path, (unsigned)(st.st_mode & 07777),
-			    (unsigned)d->mode);
+			    "%04o; run chmod %04o %s (or restart: the master "
+			    "repairs it)", path, (unsigned)(st.st_mode & 07777),
+			    (unsigned)d->mode, (unsigned)d->mode, path);
 		if (msg[0] != '\0') {
 			problems++;
 			report(arg, true, msg);

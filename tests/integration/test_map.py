@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: ISC
 """ternctl map build / query, run the way an administrator runs them."""
 import os
+import subprocess
 import threading
 import unittest
 
-from tern_fixture import IS_ROOT, TEST_USER, Tern, test_user
+from tern_fixture import BUILD, IS_ROOT, TEST_USER, Tern, test_user
 
 
 class MapTest(unittest.TestCase):
@@ -182,6 +183,81 @@ class MapTest(unittest.TestCase):
             th.join()
         self.assertEqual(bad, [])
         self.assertEqual(sorted(os.listdir(self.dir)), ["t", "t.lmdb"])
+
+    def test_path_and_stdin_forms(self):
+        src = self.write("virtual", "a@example.org box-a\n"
+                         "b@example.org box-b\n")
+        self.t.ternctl("map", "build", src, check=True)
+        # A path alone is the lmdb: table built from it.
+        r = self.query(src, "A@example.org")
+        self.assertEqual((r.returncode, r.stdout), (0, "box-a\n"))
+        # "-": a key per line of standard input.
+        r = subprocess.run([os.path.join(BUILD, "cli", "ternctl"), "map",
+                            "query", "lmdb:" + src, "-"], text=True,
+                           input="b@example.org\nnone\na@example.org\n",
+                           capture_output=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (0, "b@example.org\tbox-b\n"
+                          "a@example.org\tbox-a\n", ""))
+        r = subprocess.run([os.path.join(BUILD, "cli", "ternctl"), "map",
+                            "query", src, "-"], text=True, input="x\n",
+                           capture_output=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        for args in (("map", "--help"), ("map", "build", "--help"),
+                     ("map", "query", "--help")):
+            r = self.t.ternctl(*args)
+            self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+            self.assertIn("ternctl map query map key | -", r.stdout)
+
+    def test_open_reader_during_rebuild_and_failed_build(self):
+        """A reader that holds the table open keeps reading it while a
+        rebuild writes the next one, then sees the new one; a failed
+        build leaves the old table, byte for byte."""
+        src = self.write("t", "k old\n")
+        table = src + ".lmdb"
+        self.t.ternctl("map", "build", src, check=True)
+        reader = subprocess.Popen(
+            [os.path.join(BUILD, "cli", "ternctl"), "map", "query",
+             "lmdb:" + src, "-"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(reader.kill)
+
+        def ask():
+            reader.stdin.write("k\n")
+            reader.stdin.flush()
+            return reader.stdout.readline()
+
+        self.assertEqual(ask(), "k\told\n")
+        # The file the reader has open is never written: a rebuild makes
+        # a new file and renames it over the name.
+        held = os.open(table, os.O_RDONLY)
+        self.addCleanup(os.close, held)
+        old_bytes = os.pread(held, 1 << 20, 0)
+        old_ino = os.fstat(held).st_ino
+        self.write("t", "k new\n")
+        self.t.ternctl("map", "build", src, check=True)
+        self.assertEqual(os.pread(held, 1 << 20, 0), old_bytes)
+        self.assertEqual(os.fstat(held).st_nlink, 0)
+        self.assertNotEqual(os.stat(table).st_ino, old_ino)
+        self.assertEqual(ask(), "k\tnew\n")
+        # A failed build: the table in place stays, and so do answers.
+        before = os.stat(table)
+        with open(table, "rb") as f:
+            new_bytes = f.read()
+        self.write("t", "k newer\nbroken\n")
+        r = self.t.ternctl("map", "build", src)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("%s: not built" % src, r.stderr)
+        after = os.stat(table)
+        self.assertEqual((after.st_ino, after.st_mtime_ns),
+                         (before.st_ino, before.st_mtime_ns))
+        with open(table, "rb") as f:
+            self.assertEqual(f.read(), new_bytes)
+        self.assertEqual(ask(), "k\tnew\n")
+        self.assertEqual(sorted(os.listdir(self.dir)), ["t", "t.lmdb"])
+        reader.stdin.close()
+        self.assertEqual(reader.wait(timeout=10), 0)
+        self.assertEqual(reader.stderr.read(), "")
 
 
 if __name__ == "__main__":

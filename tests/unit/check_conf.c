@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 
 #define DIAGS_MAX	64
@@ -1198,6 +1199,97 @@ START_TEST(test_load_file)
 END_TEST
 
 /*
+ * conf_edit.
+ */
+
+static const struct {
+	const char	*in;
+	const char	*names[3];
+	const char	*values[3];
+	const char	*out;
+} edits[] = {
+	{ "", { "a" }, { "1" }, "a = 1\n" },
+	{ "a = 1", { "b" }, { "2" }, "a = 1\nb = 2\n" },
+	/* In place; comments and blank lines stay. */
+	{ "# c\na = 1\n\nb = 2\n", { "a" }, { "x" }, "# c\na = x\n\nb = 2\n" },
+	/* Continuation lines go with it, even past a comment. */
+	{ "a = 1,\n# in\n  2,\n\t3\nb = 3\n", { "a" }, { "z" },
+	    "a = z\n# in\nb = 3\n" },
+	/* The definition in effect is the last one. */
+	{ "a = 1\na = 2\n", { "a" }, { "3" }, "a = 1\na = 3\n" },
+	{ "ab = 1\na=2\n", { "a" }, { "3" }, "ab = 1\na = 3\n" },
+	{ "a = 1\r\nb = 2\r\n", { "a" }, { "3" }, "a = 3\r\nb = 2\r\n" },
+	{ "a = 1\n", { "a" }, { "" }, "a =\n" },
+	{ "  x\na = 1\n", { "a" }, { "2" }, "  x\na = 2\n" },
+	{ "b = 1\na = 1", { "a" }, { "2" }, "b = 1\na = 2" },
+	{ "b = 1\na = 1", { "a", "c" }, { "2", "3" }, "b = 1\na = 2\nc = 3\n" },
+	{ "#a = 1\n", { "a" }, { "2" }, "#a = 1\na = 2\n" },
+	/* An indented line belongs to the definition above it. */
+	{ "b = 1\n  a = 1\n", { "a" }, { "2" }, "b = 1\n  a = 1\na = 2\n" },
+	{ "a\n  = 1\nb = 2\n", { "a" }, { "5" }, "a = 5\nb = 2\n" },
+	{ "x = 1\ny = 2\n", { "z", "y", "w" }, { "3", "4", "5" },
+	    "x = 1\ny = 4\nz = 3\nw = 5\n" },
+	{ "= 1\n  a = 2\n", { "a" }, { "3" }, "= 1\n  a = 2\na = 3\n" },
+};
+
+START_TEST(test_edit)
+{
+	struct buf out;
+	size_t n;
+
+	for (n = 0; n < 3 && edits[_i].names[n] != NULL; n++)
+		;
+	buf_init(&out, 4096);
+	ck_assert_int_eq(conf_edit(edits[_i].in, strlen(edits[_i].in),
+	    edits[_i].names, edits[_i].values, n, &out), 0);
+	ck_assert_str_eq(buf_cstr(&out), edits[_i].out);
+	buf_clear(&out);
+}
+END_TEST
+
+/* What conf_edit writes, conf_parse reads back as set. */
+START_TEST(test_edit_parses)
+{
+	static const char text[] = "# keep\nmail_name = Old,\n  more\n"
+	    "max_idle = 10s\n";
+	const char *names[] = { "mail_name", "max_use" };
+	const char *vals[] = { "New $mail_version", "7" };
+	char want[256];
+	struct buf out;
+
+	buf_init(&out, 4096);
+	ck_assert_int_eq(conf_edit(text, sizeof(text) - 1, names, vals, 2,
+	    &out), 0);
+	ck_assert_int_eq(conf_parse(conf, FILE_NAME, buf_cstr(&out), out.len),
+	    0);
+	ck_assert_int_eq(conf_finish(conf), 0);
+	ck_assert_uint_eq(ndiags, 0);
+	snprintf(want, sizeof(want), "New %s", conf_str(conf,
+	    "mail_version"));
+	ck_assert_str_eq(conf_str(conf, "mail_name"), want);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "# keep\n"
+	    "mail_name = New $mail_version\nmax_idle = 10s\nmax_use = 7\n"));
+	ck_assert_int_eq(conf_int(conf, "max_use"), 7);
+	ck_assert_int_eq(conf_time(conf, "max_idle"), 10);
+	buf_clear(&out);
+}
+END_TEST
+
+/* A result past the buffer's cap is refused. */
+START_TEST(test_edit_too_big)
+{
+	const char *names[] = { "mail_name" };
+	const char *vals[] = { "0123456789" };
+	struct buf out;
+
+	buf_init(&out, 16);
+	ck_assert_int_eq(conf_edit("max_use = 1\n", 12, names, vals, 1,
+	    &out), -1);
+	buf_clear(&out);
+}
+END_TEST
+
+/*
  * conf_nearest.
  */
 
@@ -1496,6 +1588,12 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_missing);
 	tcase_add_test(tc, test_load_directory);
 	tcase_add_test(tc, test_load_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("edit");
+	tcase_add_loop_test(tc, test_edit, 0, NITEMS(edits));
+	tcase_add_test(tc, test_edit_parses);
+	tcase_add_test(tc, test_edit_too_big);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("nearest");
