@@ -271,7 +271,8 @@ class TernctlTest(unittest.TestCase):
 
     def test_check_terndrop(self):
         t = self.t
-        bindir = os.path.join(t.dir, "sbin")
+        # Not the fixture's own sbin/, which holds a ready terndrop.
+        bindir = os.path.join(t.dir, "sbin-check")
         os.mkdir(bindir)
         os.chmod(bindir, 0o755)
         drop = os.path.join(bindir, "terndrop")
