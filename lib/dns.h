@@ -96,7 +96,11 @@ struct dns_info {
 	bool	 secure;
 	bool	 bogus;			/* TEMPFAIL because validation failed */
 	char	 canon[DNS_NAME_MAX + 1];	/* name after CNAMEs, or "" */
-	char	 why[DNS_WHY_MAX];	/* reason for a result but DNS_OK */
+	/*
+	 * Why the result is not DNS_OK; after DNS_OK from dns_addr with
+	 * both families, why one of them gave nothing (or "").
+	 */
+	char	 why[DNS_WHY_MAX];
 	size_t	 nskipped;		/* records left out ... */
 	char	 skipped[DNS_WHY_MAX];	/* ... and why the first one was */
 };

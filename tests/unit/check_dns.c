@@ -373,6 +373,7 @@ START_TEST(test_mx_order)
 	size_t i;
 
 	for (round = 0; round < 300; round++) {
+		memset(mx, 0, sizeof(mx));
 		set_mx(&mx[0], 20, "c");
 		set_mx(&mx[1], 10, "a0");
 		set_mx(&mx[2], 10, "a1");
