@@ -331,6 +331,8 @@ const struct conf_param conf_params[] = {
 	    "transport for every other domain"),
 	PARAM("relayhost", CONF_STR, "", 0, 0, NULL,
 	    "send all remote mail to this host: [host]:port, or empty"),
+	PARAM("dns_resolver_config", CONF_STR, "", 0, 0, check_log_file,
+	    "unbound.conf(5) file for DNS lookups; empty: the system resolver"),
 
 	/* Delivery agents. */
 	PARAM("alias_maps", CONF_LIST, "lmdb:$config_directory/aliases", 0, 0,

@@ -1,0 +1,583 @@
+/*
+ * SPDX-License-Identifier: ISC
+ *
+ * dns.c -- the resolver of lib/dns: MX, A/AAAA and TLSA lookups through
+ * libunbound, each bounded by a timeout, their answers checked and
+ * turned into bounded lists.
+ *
+ * Process:  smtp (mail_owner, no keys; opened before any chroot).
+ * Input:    answers from the resolver: untrusted (record data is parsed
+ *           by dns_rdata.c; libunbound's canonical names are checked).
+ * Failure:  every lookup problem is a result code with a reason; never
+ *           logs, exits only on memory exhaustion.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "dns.h"
+#include "xmem.h"
+
+#define CLASS_IN	1
+#define RCODE_NOERROR	0
+#define RCODE_SERVFAIL	2
+#define RCODE_NXDOMAIN	3
+#define TLSA_NAME_MAX	(DNS_NAME_MAX + 16)	/* "_65535._tcp." + host */
+
+struct dns {
+	struct ub_ctx	*ctx;
+	unsigned	 timeout_ms;
+	uint64_t	 rng;
+};
+
+/* One query in flight: filled by the callback, read by resolve(). */
+struct pending {
+	bool		 done;
+	int		 err;
+	struct ub_result *res;
+};
+
+static void
+whyf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+whyf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, DNS_WHY_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static void
+info_init(struct dns_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->secure = true;
+}
+
+/* Record a skipped record: the first reason is kept, all are counted. */
+static void
+skip(struct dns_info *info, const char *what, const char *err)
+{
+	if (info->nskipped++ == 0)
+		whyf(info->skipped, "%s: %s", what, err);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+resolved(void *arg, int err, struct ub_result *res)
+{
+	struct pending *p = arg;
+
+	p->done = true;
+	p->err = err;
+	p->res = res;
+}
+
+/*
+ * One query, asynchronous inside: libunbound's thread resolves, its fd
+ * says when an answer is ready, and a deadline bounds the wait, which a
+ * blocking ub_resolve() would not (a dead forwarder holds it for many
+ * seconds).  Returns 0 with *res_r, or -1 with info->why set.
+ */
+static int
+resolve(struct dns *d, const char *name, int type, struct ub_result **res_r,
+    struct dns_info *info)
+{
+	struct pending p = { false, 0, NULL };
+	struct pollfd pfd;
+	int64_t deadline, left;
+	int id, err, n;
+
+	if ((err = ub_resolve_async(d->ctx, name, type, CLASS_IN, &p, resolved,
+	    &id)) != 0) {
+		whyf(info->why, "resolver error: %s", ub_strerror(err));
+		return -1;
+	}
+	pfd.fd = ub_fd(d->ctx);
+	pfd.events = POLLIN;
+	deadline = now_ms() + d->timeout_ms;
+	err = 0;
+	while (!p.done && (left = deadline - now_ms()) > 0) {
+		n = poll(&pfd, 1, (int)left);
+		if (n == -1 && errno != EINTR) {
+			whyf(info->why, "resolver error: poll: %s",
+			    strerror(errno));
+			err = -1;
+			break;
+		}
+		if (n > 0 && (err = ub_process(d->ctx)) != 0) {
+			whyf(info->why, "resolver error: %s",
+			    ub_strerror(err));
+			break;
+		}
+	}
+	if (!p.done) {
+		/* The answer may already be on its way: then take it. */
+		if (ub_cancel(d->ctx, id) != 0)
+			(void)ub_wait(d->ctx);
+		ub_resolve_free(p.res);
+		if (err == 0)
+			whyf(info->why, "no answer within %u.%03u s",
+			    d->timeout_ms / 1000, d->timeout_ms % 1000);
+		return -1;
+	}
+	if (p.err != 0 || p.res == NULL) {
+		whyf(info->why, "resolver error: %s", ub_strerror(p.err));
+		ub_resolve_free(p.res);
+		return -1;
+	}
+	*res_r = p.res;
+	return 0;
+}
+
+/* Copy a query name, without one final dot, when it is a host name. */
+static bool
+query_name(const char *in, char *out, size_t outsz)
+{
+	size_t len = strlen(in);
+
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len >= outsz)
+		return false;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	return dns_host_ok(out);
+}
+
+/*
+ * The answer's canonical name, when libunbound gives one (a CNAME was
+ * followed), into info->canon.  Returns false when it is not a name
+ * Tern would look up.
+ */
+static bool
+take_canon(struct ub_result *r, struct dns_info *info)
+{
+	char name[DNS_NAME_MAX + 1];
+
+	if (r->canonname == NULL)
+		return true;
+	if (!query_name(r->canonname, name, sizeof(name)))
+		return false;
+	memcpy(info->canon, name, sizeof(name));
+	return true;
+}
+
+/*
+ * Look name up for type, following CNAMEs, and say what came of it.
+ * libunbound follows CNAMEs when it recurses or forwards, but its local
+ * data answers a CNAME alone, with canonname set and no records: then
+ * the target is asked here, at most DNS_CNAME_MAX times.  On DNS_OK,
+ * *res_r holds the records (the caller frees it).
+ */
+static enum dns_result
+lookup(struct dns *d, const char *qname, int type, struct ub_result **res_r,
+    struct dns_info *info)
+{
+	char name[DNS_NAME_MAX + 1];
+	struct ub_result *r;
+	int hop;
+
+	*res_r = NULL;
+	memcpy(name, qname, strlen(qname) + 1);
+	for (hop = 0; hop <= DNS_CNAME_MAX; hop++) {
+		if (resolve(d, name, type, &r, info) == -1) {
+			info->secure = false;
+			return DNS_TEMPFAIL;
+		}
+		if (!r->secure)
+			info->secure = false;
+		if (r->bogus) {
+			info->bogus = true;
+			whyf(info->why, "DNSSEC validation failed for %s: %.200s",
+			    name, r->why_bogus != NULL ? r->why_bogus :
+			    "no reason given");
+			ub_resolve_free(r);
+			return DNS_TEMPFAIL;
+		}
+		if (r->rcode != RCODE_NOERROR && r->rcode != RCODE_NXDOMAIN) {
+			whyf(info->why, "%s: %s (rcode %d)", name,
+			    r->rcode == RCODE_SERVFAIL ? "server failure" :
+			    "error answer", r->rcode);
+			ub_resolve_free(r);
+			return DNS_TEMPFAIL;
+		}
+		if (!take_canon(r, info)) {
+			whyf(info->why, "%s: CNAME to a name that is not a "
+			    "host name", name);
+			ub_resolve_free(r);
+			return DNS_TEMPFAIL;
+		}
+		if (r->rcode == RCODE_NXDOMAIN) {
+			whyf(info->why, "%s: no such domain", name);
+			ub_resolve_free(r);
+			return DNS_NXDOMAIN;
+		}
+		if (r->havedata) {
+			*res_r = r;
+			return DNS_OK;
+		}
+		if (r->canonname == NULL ||
+		    strcasecmp(info->canon, name) == 0) {
+			whyf(info->why, "%s: no records of type %d", name,
+			    type);
+			ub_resolve_free(r);
+			return DNS_NODATA;
+		}
+		memcpy(name, info->canon, sizeof(name));
+		ub_resolve_free(r);
+	}
+	whyf(info->why, "%s: more than %d CNAMEs", qname, DNS_CNAME_MAX);
+	info->secure = false;
+	return DNS_TEMPFAIL;
+}
+
+struct dns *
+dns_open(const char *config_file, char *err, size_t errsz)
+{
+	struct dns_info info;
+	struct ub_result *r;
+	struct dns *d;
+	const char *file = config_file;
+	int e = 0;
+
+	d = xcalloc(1, sizeof(*d));
+	d->timeout_ms = DNS_TIMEOUT_MS;
+	d->rng = (uint64_t)arc4random() << 32 | arc4random();
+	if ((d->ctx = ub_ctx_create()) == NULL) {
+		snprintf(err, errsz, "cannot create a libunbound context");
+		free(d);
+		return NULL;
+	}
+	/* A thread, not libunbound's default of a forked process. */
+	if ((e = ub_ctx_async(d->ctx, 1)) != 0)
+		file = "libunbound threads";
+	else if (config_file[0] != '\0') {
+		if (access(config_file, R_OK) == -1) {
+			snprintf(err, errsz, "%s: %s", config_file,
+			    strerror(errno));
+			dns_close(&d);
+			return NULL;
+		}
+		e = ub_ctx_config(d->ctx, config_file);
+	} else if ((e = ub_ctx_resolvconf(d->ctx, DNS_RESOLV_CONF)) != 0)
+		file = DNS_RESOLV_CONF;
+	else if (access(DNS_HOSTS_FILE, F_OK) == 0 &&
+	    (e = ub_ctx_hosts(d->ctx, DNS_HOSTS_FILE)) != 0)
+		file = DNS_HOSTS_FILE;
+	else if (access(DNS_ROOT_KEY_FILE, R_OK) == 0 &&
+	    (e = ub_ctx_add_ta_file(d->ctx, DNS_ROOT_KEY_FILE)) != 0)
+		file = DNS_ROOT_KEY_FILE;
+	if (e != 0) {
+		snprintf(err, errsz, "%s: %s", file, ub_strerror(e));
+		dns_close(&d);
+		return NULL;
+	}
+	/*
+	 * libunbound reads trust anchor files when the first query
+	 * finalises the context: make that happen now, before a chroot.
+	 */
+	info_init(&info);
+	if (resolve(d, "localhost.", DNS_T_A, &r, &info) == -1) {
+		snprintf(err, errsz, "%s: %s", config_file[0] != '\0' ?
+		    config_file : "system resolver", info.why);
+		dns_close(&d);
+		return NULL;
+	}
+	ub_resolve_free(r);
+	return d;
+}
+
+void
+dns_close(struct dns **dp)
+{
+	if (*dp == NULL)
+		return;
+	if ((*dp)->ctx != NULL)
+		ub_ctx_delete((*dp)->ctx);
+	free(*dp);
+	*dp = NULL;
+}
+
+void
+dns_set_timeout(struct dns *d, unsigned ms)
+{
+	d->timeout_ms = ms;
+}
+
+void
+dns_seed(struct dns *d, uint64_t seed)
+{
+	d->rng = seed;
+}
+
+const char *
+dns_result_str(enum dns_result r)
+{
+	switch (r) {
+	case DNS_OK:
+		return "ok";
+	case DNS_NODATA:
+		return "no data";
+	case DNS_NULLMX:
+		return "null MX";
+	case DNS_NXDOMAIN:
+		return "no such domain";
+	case DNS_TEMPFAIL:
+		return "temporary failure";
+	}
+	return "unknown";
+}
+
+static enum dns_result
+bad_name(struct dns_info *info, const char *what, const char *name)
+{
+	char safe[DNS_TEXT_MAX];
+	size_t len = strnlen(name, DNS_TEXT_MAX), i, o = 0;
+
+	/* The name came from the caller: make it printable for the log. */
+	for (i = 0; i < len && o + 5 < sizeof(safe); i++) {
+		if ((unsigned char)name[i] > 0x20 &&
+		    (unsigned char)name[i] < 0x7f && name[i] != '\\')
+			safe[o++] = name[i];
+		else
+			o += (size_t)snprintf(safe + o, sizeof(safe) - o,
+			    "\\%03u", (unsigned char)name[i]);
+	}
+	safe[o] = '\0';
+	info->secure = false;
+	whyf(info->why, "%s \"%.200s\" is not a valid host name", what, safe);
+	return DNS_NXDOMAIN;
+}
+
+/* Keep the valid MX targets of r in a heap array; n at most DNS_RR_MAX. */
+static struct dns_mx *
+mx_collect(struct ub_result *r, size_t *n_r, bool *null_r,
+    struct dns_info *info)
+{
+	char what[DNS_TEXT_MAX + 32], text[DNS_TEXT_MAX];
+	struct dns_mx *mx;
+	const char *err, *terr;
+	size_t i, n = 0, nrr;
+
+	for (nrr = 0; r->data[nrr] != NULL && nrr < DNS_RR_MAX; nrr++)
+		;
+	mx = xcalloc(nrr, sizeof(*mx));
+	*null_r = false;
+	for (i = 0; i < nrr; i++) {
+		if (r->len[i] < 0 || dns_parse_mx_rdata(
+		    (const uint8_t *)r->data[i], (size_t)r->len[i], &mx[n],
+		    &err) == -1) {
+			if (r->len[i] > 2 && dns_name_to_text(
+			    (const uint8_t *)r->data[i] + 2,
+			    (size_t)r->len[i] - 2, text, sizeof(text),
+			    &terr) != 0)
+				snprintf(what, sizeof(what), "MX \"%.200s\"",
+				    text);
+			else
+				snprintf(what, sizeof(what), "MX record");
+			skip(info, what, err);
+			continue;
+		}
+		if (mx[n].host[0] == '\0') {
+			*null_r = true;
+			continue;
+		}
+		n++;
+	}
+	*n_r = n;
+	return mx;
+}
+
+enum dns_result
+dns_mx(struct dns *d, const char *domain, struct dns_mx_list *out)
+{
+	char name[DNS_NAME_MAX + 1];
+	struct ub_result *r;
+	struct dns_mx *mx;
+	enum dns_result res;
+	size_t i, j, n;
+	bool null_mx, dup;
+
+	memset(out, 0, sizeof(*out));
+	info_init(&out->info);
+	if (!query_name(domain, name, sizeof(name)))
+		return bad_name(&out->info, "domain", domain);
+	if ((res = lookup(d, name, DNS_T_MX, &r, &out->info)) != DNS_OK)
+		return res;
+	mx = mx_collect(r, &n, &null_mx, &out->info);
+	if (null_mx && n == 0 && out->info.nskipped == 0 &&
+	    r->data[1] == NULL) {
+		whyf(out->info.why, "%s: null MX: the domain accepts no mail",
+		    name);
+		res = DNS_NULLMX;
+		goto done;
+	}
+	if (null_mx)
+		skip(&out->info, "MX \".\"", "null MX beside other MX records");
+	dns_mx_order(mx, n, &d->rng);
+	for (i = 0; i < n && out->n < DNS_MX_MAX; i++) {
+		for (dup = false, j = 0; j < out->n && !dup; j++)
+			dup = strcasecmp(out->mx[j].host, mx[i].host) == 0;
+		if (!dup)
+			out->mx[out->n++] = mx[i];
+	}
+	if (out->n == 0) {
+		whyf(out->info.why, "%s: no usable MX host (%s)", name,
+		    out->info.skipped);
+		res = DNS_TEMPFAIL;
+	}
+done:
+	free(mx);
+	ub_resolve_free(r);
+	return res;
+}
+
+/* Add the addresses of one family's answer, at most max of them. */
+static void
+addr_collect(struct ub_result *r, int family, size_t max,
+    struct dns_addr_list *out)
+{
+	struct dns_addr *a;
+	size_t want = family == AF_INET6 ? 16 : 4, i, added = 0;
+
+	for (i = 0; r->data[i] != NULL && i < DNS_RR_MAX; i++) {
+		if (r->len[i] < 0 || (size_t)r->len[i] != want) {
+			skip(&out->info, family == AF_INET6 ? "AAAA record" :
+			    "A record", "wrong length");
+			continue;
+		}
+		if (added == max || out->n == DNS_ADDR_MAX) {
+			skip(&out->info, "address", "more than the limit");
+			continue;
+		}
+		a = &out->addr[out->n++];
+		a->family = family;
+		if (family == AF_INET6)
+			memcpy(&a->u.v6, r->data[i], want);
+		else
+			memcpy(&a->u.v4, r->data[i], want);
+		added++;
+	}
+}
+
+enum dns_result
+dns_addr(struct dns *d, const char *host, int families,
+    struct dns_addr_list *out)
+{
+	static const struct {
+		int flag, type, family;
+	} fam[] = {
+		{ DNS_INET6, DNS_T_AAAA, AF_INET6 },
+		{ DNS_INET4, DNS_T_A, AF_INET },
+	};
+	char name[DNS_NAME_MAX + 1], why[DNS_WHY_MAX] = "";
+	struct ub_result *r;
+	enum dns_result res[2] = { DNS_NODATA, DNS_NODATA };
+	size_t i, max;
+
+	memset(out, 0, sizeof(*out));
+	info_init(&out->info);
+	if (!query_name(host, name, sizeof(name)))
+		return bad_name(&out->info, "host", host);
+	if ((families & DNS_INET_ALL) == 0) {
+		out->info.secure = false;
+		whyf(out->info.why, "no address family to look up");
+		return DNS_NODATA;
+	}
+	/* With both families, each may fill half of the list. */
+	max = (families & DNS_INET_ALL) == DNS_INET_ALL ? DNS_ADDR_MAX / 2 :
+	    DNS_ADDR_MAX;
+	for (i = 0; i < 2; i++) {
+		if ((families & fam[i].flag) == 0)
+			continue;
+		res[i] = lookup(d, name, fam[i].type, &r, &out->info);
+		if (res[i] == DNS_OK) {
+			addr_collect(r, fam[i].family, max, out);
+			ub_resolve_free(r);
+		} else if (why[0] == '\0' || res[i] == DNS_TEMPFAIL)
+			memcpy(why, out->info.why, sizeof(why));
+	}
+	if (out->n > 0)
+		return DNS_OK;
+	if (why[0] != '\0')
+		memcpy(out->info.why, why, sizeof(why));
+	else
+		whyf(out->info.why, "%s: no usable address", name);
+	if (res[0] == DNS_TEMPFAIL || res[1] == DNS_TEMPFAIL)
+		return DNS_TEMPFAIL;
+	if (res[0] == DNS_OK || res[1] == DNS_OK)
+		return DNS_TEMPFAIL;	/* records, none usable */
+	if (res[0] == DNS_NXDOMAIN || res[1] == DNS_NXDOMAIN)
+		return DNS_NXDOMAIN;
+	return DNS_NODATA;
+}
+
+enum dns_result
+dns_tlsa(struct dns *d, const char *host, unsigned port,
+    struct dns_tlsa_list *out)
+{
+	char name[DNS_NAME_MAX + 1], qname[TLSA_NAME_MAX];
+	struct dns_tlsa t;
+	struct ub_result *r;
+	enum dns_result res;
+	const char *err;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	info_init(&out->info);
+	if (!query_name(host, name, sizeof(name)))
+		return bad_name(&out->info, "host", host);
+	if (port == 0 || port > 65535) {
+		out->info.secure = false;
+		whyf(out->info.why, "port %u out of range", port);
+		return DNS_NXDOMAIN;
+	}
+	snprintf(qname, sizeof(qname), "_%u._tcp.%s", port, name);
+	if (strlen(qname) > DNS_NAME_MAX)
+		return bad_name(&out->info, "TLSA name", qname);
+	if ((res = lookup(d, qname, DNS_T_TLSA, &r, &out->info)) != DNS_OK)
+		return res;
+	for (i = 0; r->data[i] != NULL && i < DNS_RR_MAX; i++) {
+		if (r->len[i] < 0 || dns_parse_tlsa_rdata(
+		    (const uint8_t *)r->data[i], (size_t)r->len[i], &t,
+		    &err) == -1) {
+			skip(&out->info, "TLSA record", err);
+			continue;
+		}
+		if (out->n == DNS_TLSA_MAX ||
+		    t.len > DNS_TLSA_POOL - out->pool_len) {
+			skip(&out->info, "TLSA record", "more than the limit");
+			continue;
+		}
+		memcpy(out->pool + out->pool_len, t.data, t.len);
+		t.data = out->pool + out->pool_len;
+		out->pool_len += t.len;
+		out->tlsa[out->n++] = t;
+	}
+	ub_resolve_free(r);
+	return DNS_OK;
+}
