@@ -358,6 +358,25 @@ class Sendmail(unittest.TestCase):
             if want.returncode == 0:
                 self.assertEqual(r.stdout.decode(), want.stdout)
 
+    def test_q_and_bp_real_ternctl(self):
+        """sendmail -q asks the running qmgr to flush; an unprivileged
+        user can neither list the queue nor flush it."""
+        r = self.sendmail("-q")
+        self.assert_ok(r)
+        self.assertTrue(wait_for(lambda: re.search(
+            r"flush of the deferred queue asked for by ternctl \(uid %d\)"
+            % os.getuid(), self.t.log())), self.t.log()[-3000:])
+        if not IS_ROOT:
+            return
+        for args in (["-q"], ["-bp"]):
+            r = self.sendmail(*args, user=ACCOUNT.pw_name)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(b"permission denied (run as root or mail_owner)",
+                          r.stderr)
+        r = self.run_cmd("mailq", user=ACCOUNT.pw_name)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"permission denied", r.stderr)
+
     def test_newaliases(self):
         lmdb = self.aliases + ".lmdb"
         if os.path.exists(lmdb):
