@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "lineio.h"
 #include "conf.h"
 #include "master.h"
 #include "priv.h"
@@ -438,23 +439,6 @@ read_all(int fd, struct buf *b)
 	}
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The state of one set: the real file, its directory, the new text. */
 struct edit {
 	char		 real[PATH_MAX];	/* tern.conf, links followed */
@@ -542,7 +526,8 @@ write_tmp(struct edit *e)
 		return -1;
 	}
 	if (fchmod(fd, e->st.st_mode & 07777) == -1 ||
-	    write_all(fd, e->new.data, e->new.len) == -1 || fsync(fd) == -1) {
+	    lineio_write_all(fd, e->new.data, e->new.len) == -1 ||
+	    fsync(fd) == -1) {
 		fprintf(stderr, "ternctl: %s: cannot write: %s\n", e->tmp,
 		    strerror(errno));
 		close(fd);

@@ -77,6 +77,7 @@
 #include <sys/un.h>
 
 #include "buf.h"
+#include "lineio.h"
 #include "conf.h"
 #include "maildrop.h"
 #include "qid.h"
@@ -184,23 +185,6 @@ read_input(struct buf *in, uint64_t max)
 	}
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len > 1 << 20 ? 1 << 20 : len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Rename without replacing; link + unlink where the file system lacks it. */
 static int
 rename_new(int dirfd, const char *from, const char *to)
@@ -235,8 +219,8 @@ drop_file(int dirfd, const struct buf *in, char qid[QID_LEN + 1])
 	if (fd == -1)
 		die(errno == EACCES || errno == EPERM ? EX_NOPERM : EX_TEMPFAIL,
 		    "maildrop/%s: %s", tmp, strerror(errno));
-	if (fchmod(fd, 0640) == -1 || write_all(fd, in->data, in->len) == -1 ||
-	    fsync(fd) == -1)
+	if (fchmod(fd, 0640) == -1 ||
+	    lineio_write_all(fd, in->data, in->len) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (rename_new(dirfd, tmp, qid) == -1)
 		goto fail;

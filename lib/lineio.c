@@ -336,3 +336,25 @@ lineio_set_fd(struct lineio *l, int fd)
 	l->eof = false;
 	l->skipping = false;
 }
+
+int
+lineio_write_all(int fd, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, b, len > (1u << 20) ? (1u << 20) : len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

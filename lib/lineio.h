@@ -90,4 +90,11 @@ size_t	lineio_discard(struct lineio *);
  */
 void	lineio_set_fd(struct lineio *, int fd);
 
+/*
+ * lineio_write_all -- write all len bytes at p to fd, through EINTR and
+ * short writes (at most 1 MiB per write).  Returns 0, or -1 with errno
+ * set (EIO when write returned 0).
+ */
+int	lineio_write_all(int fd, const void *p, size_t len);
+
 #endif

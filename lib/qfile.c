@@ -29,6 +29,7 @@
 
 #include "ascii.h"
 #include "buf.h"
+#include "lineio.h"
 #include "log.h"
 #include "qfile.h"
 #include "qid.h"
@@ -87,28 +88,6 @@ status_ok(uint8_t s)
 {
 	return s == QFILE_RS_PENDING || s == QFILE_RS_DELIVERED ||
 	    s == QFILE_RS_FAILED || s == QFILE_RS_DONE;
-}
-
-/* Write all of p, through EINTR and short writes. */
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -783,7 +762,7 @@ qfile_content_write(const struct qfile *q, int fd)
 	size_t i;
 
 	for (i = 0; i < q->ncontent; i++)
-		if (write_all(fd, q->base + q->content[i].off,
+		if (lineio_write_all(fd, q->base + q->content[i].off,
 		    q->content[i].len) == -1)
 			return -1;
 	return 0;
@@ -964,7 +943,7 @@ flush(struct qfile_writer *w)
 {
 	if (w->out.len == 0)
 		return 0;
-	if (write_all(w->fd, w->out.data, w->out.len) == -1) {
+	if (lineio_write_all(w->fd, w->out.data, w->out.len) == -1) {
 		w->err = errno != 0 ? errno : EIO;
 		return -1;
 	}

@@ -650,6 +650,57 @@ START_TEST(test_wait_hook)
 }
 END_TEST
 
+/* ---- lineio_write_all ------------------------------------------------ */
+
+/* 3 MiB through a pipe read by a child: short writes, every byte kept. */
+START_TEST(test_write_all_pipe)
+{
+	size_t len = 3u << 20, got = 0, i;
+	uint8_t *data = malloc(len), *back = malloc(len);
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(back);
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		close(p[0]);
+		_exit(lineio_write_all(p[1], data, len) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	while ((n = read(p[0], back + got, len - got)) > 0)
+		got += (size_t)n;
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_eq(got, len);
+	ck_assert(memcmp(data, back, len) == 0);
+	free(data);
+	free(back);
+}
+END_TEST
+
+START_TEST(test_write_all_error)
+{
+	int p[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[0]);
+	ck_assert_int_eq(lineio_write_all(p[1], "x", 1), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	close(p[1]);
+	ck_assert_int_eq(lineio_write_all(-1, "x", 1), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_int_eq(lineio_write_all(-1, "", 0), 0);	/* nothing */
+}
+END_TEST
+
 static Suite *
 lineio_suite(void)
 {
@@ -699,6 +750,11 @@ lineio_suite(void)
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_long_stream);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("write_all");
+	tcase_add_test(tc, test_write_all_pipe);
+	tcase_add_test(tc, test_write_all_error);
 	suite_add_tcase(s, tc);
 
 	return s;
