@@ -31,7 +31,9 @@ every A, AAAA, MX, TLSA, CNAME and TXT record is changed (an address plus
 one, a preference plus one, the first octet of association data
 inverted, a "x-" before a target, a character added to a text): the
 signatures no longer match, as with an answer forged in transit, while
-the DNSKEY, the NSEC chain and the SOA stay valid.
+the DNSKEY, the NSEC chain and the SOA stay valid.  alter={zone:
+["OWNER TYPE", ...]} narrows that to those record sets of a bogus zone
+(the rest of it then validates: one forged answer among good ones).
 
 The resolver file (config_path) is unbound.conf(5) for libunbound, the
 file Tern's `dns_resolver_config` names: a stub-zone (not a forwarder:
@@ -182,8 +184,11 @@ class DnsZones:
     """A parent zone, its child zones, NSD serving them, and the resolver
     file that validates them with the parent's trust anchor."""
 
-    def __init__(self, zones, kinds=None, parent="test"):
+    def __init__(self, zones, kinds=None, parent="test", alter=None):
         kinds = dict(kinds or {})
+        self.alter = {self._fqdn(z): [self._rr_key(r, self._fqdn(z))
+                                      for r in rrs]
+                      for z, rrs in (alter or {}).items()}
         self.parent = parent.strip(".").lower()
         self.dir = tempfile.mkdtemp(prefix="tern-dnszone-")
         self.port = None
@@ -205,6 +210,16 @@ class DnsZones:
 
     def _fqdn(self, name):
         return name.strip(".").lower() + "."
+
+    def _rr_key(self, text, zone):
+        """"OWNER TYPE" (owner relative to zone, "@", or absolute) as
+        (absolute owner, TYPE)."""
+        owner, rtype = text.split()
+        if owner == "@":
+            owner = zone
+        elif not owner.endswith("."):
+            owner = owner + "." + zone
+        return owner.lower(), rtype.upper()
 
     def _base_records(self, zone, records):
         types = set()
@@ -231,7 +246,9 @@ class DnsZones:
     def _sign(self, zone, src, base, expired=False):
         now = int(time.time())
         if expired:
-            inception, expiration = now - 30 * 86400, now - 86400
+            # Long past: validators allow some clock skew (libunbound up
+            # to a day, val-sig-skew-max).
+            inception, expiration = now - 60 * 86400, now - 30 * 86400
         else:
             inception, expiration = now - 3600, now + 30 * 86400
         dst = src + ".signed"
@@ -245,14 +262,16 @@ class DnsZones:
             f.write("\n".join(lines) + "\n")
         return path
 
-    def _break(self, path):
-        """Change the data of every record _alter knows, after signing."""
+    def _break(self, path, only=None):
+        """Change the data of every record _alter knows, after signing,
+        or of those record sets only ([(owner, TYPE)]) when given."""
         with open(path) as f:
             lines = f.read().splitlines()
         out, changed = [], 0
         for line in lines:
             f = line.split(None, 4)
-            if len(f) == 5 and f[2] == "IN":
+            if len(f) == 5 and f[2] == "IN" and (
+                    only is None or (f[0].lower(), f[3]) in only):
                 new = _alter(f[3], f[4].split(";")[0].strip())
                 if new is not None:
                     line = "\t".join(f[:4] + [new])
@@ -287,12 +306,13 @@ class DnsZones:
                 base, ds = self._keygen(zone)
                 src = self._sign(zone, src, base, kind == "expired")
                 if kind == "bogus":
-                    self._break(src)
+                    self._break(src, self.alter.pop(zone, None))
                 delegations.append(ds)
             self.zones[zone] = (kind, os.path.basename(src))
-        if kinds:
-            raise ValueError("kinds for unknown zones: %s"
-                             % ", ".join(sorted(kinds)))
+        if kinds or self.alter:
+            raise ValueError("kinds or alter for unknown or not bogus "
+                             "zones: %s" % ", ".join(sorted(kinds) +
+                                                     sorted(self.alter)))
         src = self._write(parent + "zone", self._base_records(
             parent, ["ns IN A 127.0.0.1"] + parent_records + delegations))
         base, self.anchor = self._keygen(parent)
