@@ -9,7 +9,8 @@ proven NXDOMAIN and NODATA there; the same in an unsigned child (a
 delegation without DS under the signed parent) are insecure, never
 bogus; a zone whose records were altered after signing and one whose
 signatures have expired give TEMPFAIL with bogus set, for MX, addresses
-and TLSA alike; CNAMEs: signed to signed stays secure (TLSA through a
+and TLSA alike; a forged AAAA beside a good A leaves the A addresses,
+still secure; CNAMEs: signed to signed stays secure (TLSA through a
 CNAME too), signed to unsigned and unsigned to signed are insecure,
 signed to bogus is bogus; the trust anchor is what makes answers secure
 (without it nothing is, with a wrong one everything under it is bogus);
@@ -55,9 +56,12 @@ ZONES = {
     "unsigned.test": zone_records(2) + ["to-signed CNAME mx.signed.test."],
     "bogus.test": zone_records(3),
     "expired.test": zone_records(4),
+    # Signed, then only the AAAA of mx altered: one forged answer.
+    "half.test": zone_records(5),
 }
 KINDS = {"unsigned.test": "unsigned", "bogus.test": "bogus",
-         "expired.test": "expired"}
+         "expired.test": "expired", "half.test": "bogus"}
+ALTER = {"half.test": ["mx AAAA"]}
 
 
 class Answer:
@@ -106,7 +110,7 @@ class DnssecTest(unittest.TestCase):
         if not os.access(DNSQ, os.X_OK):
             raise unittest.SkipTest("%s is not built (make check builds it)"
                                     % DNSQ)
-        cls.z = dns_zone.DnsZones(ZONES, kinds=KINDS)
+        cls.z = dns_zone.DnsZones(ZONES, kinds=KINDS, alter=ALTER)
         cls.addClassCleanup(cls.z.close)
 
     def q(self, *args, **kw):
@@ -203,6 +207,20 @@ class DnssecTest(unittest.TestCase):
                 a = self.q(*args)
                 self.assertBogus(a)
         self.assertIn("expired", self.q("mx", "expired.test").why)
+
+    def test_one_family_bogus(self):
+        # A forged AAAA beside a good A: the A addresses are used, and
+        # stay secure (DANE still applies to the host: a forged answer
+        # for one family must not turn it off); the AAAA alone is bogus.
+        a = self.q("addr", "mx.half.test")
+        self.assertSecure(a)
+        self.assertEqual(a.records, ["127.0.0.5"])
+        self.assertRegex(a.why, r"^DNSSEC validation failed for "
+                         r"mx\.half\.test: .*AAAA")
+        self.assertBogus(self.q("addr", "mx.half.test", "ipv6"))
+        self.assertSecure(self.q("addr", "mx.half.test", "ipv4"))
+        self.assertSecure(self.q("mx", "half.test"))
+        self.assertSecure(self.q("tlsa", "mx.half.test", "25"))
 
     def test_bogus_altered_data_served(self):
         # The server really hands out the altered data (not an error):
