@@ -4,8 +4,9 @@
 validates with the test's own trust anchor, and tests/integration/dnsq
 prints what lib/dns made of each answer.
 
-Covered: MX, A/AAAA and TLSA in a signed zone are secure, and so are a
-proven NXDOMAIN and NODATA there; the same in an unsigned child (a
+Covered: MX, A/AAAA and TLSA in a signed zone are secure (TLSA also in
+an answer too big for UDP), and so are a proven NXDOMAIN and NODATA
+there; the same in an unsigned child (a
 delegation without DS under the signed parent) are insecure, never
 bogus; a zone whose records were altered after signing and one whose
 signatures have expired give TEMPFAIL with bogus set, for MX, addresses
@@ -52,7 +53,9 @@ ZONES = {
         "_25._tcp.alias CNAME _25._tcp.mx",
         "to-unsigned CNAME mx.unsigned.test.",
         "to-bogus CNAME mx.bogus.test.",
-        "_25._tcp.to-unsigned CNAME _25._tcp.mx.unsigned.test."],
+        "_25._tcp.to-unsigned CNAME _25._tcp.mx.unsigned.test."] + [
+        # Too big for UDP (libunbound asks for 1232 octets): over TCP.
+        "_25._tcp.big TLSA 3 0 0 " + ("%02x" % i) * 700 for i in range(4)],
     "unsigned.test": zone_records(2) + ["to-signed CNAME mx.signed.test."],
     "bogus.test": zone_records(3),
     "expired.test": zone_records(4),
@@ -158,6 +161,14 @@ class DnssecTest(unittest.TestCase):
         self.assertEqual(sorted(a.records), sorted([
             "%s usable=1" % TLSA1, "%s usable=1" % TLSA2,
             "%s usable=0" % TLSA_PKIX]))
+
+    def test_signed_tlsa_large_answer(self):
+        # Four records of 700 octets and their signature: the UDP answer
+        # is truncated and libunbound asks NSD again over TCP.
+        a = self.q("tlsa", "big.signed.test", "25")
+        self.assertSecure(a)
+        self.assertEqual(sorted(a.records), [
+            "3 0 0 %s usable=1" % (("%02x" % i) * 700) for i in range(4)])
 
     def test_signed_denials_secure(self):
         # NSEC proves these: a DANE client may rely on "no TLSA".
