@@ -191,6 +191,9 @@ class DnsZones:
                       for z, rrs in (alter or {}).items()}
         self.parent = parent.strip(".").lower()
         self.dir = tempfile.mkdtemp(prefix="tern-dnszone-")
+        # Tern's unprivileged smtp agent reads unbound.conf in here; the
+        # private keys stay 0600 (ldns-keygen makes them so).
+        os.chmod(self.dir, 0o755)
         self.port = None
         self.proc = None
         self.log_path = os.path.join(self.dir, "nsd.log")

@@ -233,6 +233,18 @@ class DnssecTest(unittest.TestCase):
         self.assertSecure(self.q("mx", "half.test"))
         self.assertSecure(self.q("tlsa", "mx.half.test", "25"))
 
+    def test_config_readable_keys_private(self):
+        # An unprivileged Tern service reads the resolver file; nobody
+        # but the owner reads the zones' private keys.
+        self.assertEqual(os.stat(self.z.dir).st_mode & 0o005, 0o005)
+        self.assertEqual(os.stat(self.z.config_path).st_mode & 0o004, 0o004)
+        keys = [f for f in os.listdir(self.z.dir) if f.endswith(".private")]
+        # Every zone but unsigned.test has a key, and so has test.
+        self.assertEqual(len(keys), len(ZONES))
+        for f in keys:
+            mode = os.stat(os.path.join(self.z.dir, f)).st_mode
+            self.assertEqual(mode & 0o077, 0, f)
+
     def test_bogus_altered_data_served(self):
         # The server really hands out the altered data (not an error):
         # it is the validation that refuses it.
