@@ -495,9 +495,11 @@ dns_addr(struct dns *d, const char *host, int families,
 		{ DNS_INET4, DNS_T_A, AF_INET },
 	};
 	char name[DNS_NAME_MAX + 1], why[DNS_WHY_MAX] = "";
+	struct dns_info fi;
 	struct ub_result *r;
 	enum dns_result res[2] = { DNS_NODATA, DNS_NODATA };
 	size_t i, max;
+	bool all_secure = true, used_secure = true, bogus = false;
 
 	memset(out, 0, sizeof(*out));
 	info_init(&out->info);
@@ -511,18 +513,41 @@ dns_addr(struct dns *d, const char *host, int families,
 	/* With both families, each may fill half of the list. */
 	max = (families & DNS_INET_ALL) == DNS_INET_ALL ? DNS_ADDR_MAX / 2 :
 	    DNS_ADDR_MAX;
+	/*
+	 * Each family is looked up on its own record: the addresses of one
+	 * that answered are as secure as that answer (and its negative
+	 * twin), whatever became of the other.  A failed or bogus AAAA
+	 * lookup beside a secure A answer must not make the A addresses
+	 * insecure: a forged or dropped answer for one family would then
+	 * turn DANE off for the host (RFC 7672 uses TLSA records only for
+	 * a host whose addresses are secure) instead of leaving it the
+	 * other family's addresses, still under DANE.
+	 */
 	for (i = 0; i < 2; i++) {
 		if ((families & fam[i].flag) == 0)
 			continue;
-		res[i] = lookup(d, name, fam[i].type, &r, &out->info);
+		info_init(&fi);
+		res[i] = lookup(d, name, fam[i].type, &r, &fi);
+		if (out->info.canon[0] == '\0')
+			memcpy(out->info.canon, fi.canon, sizeof(fi.canon));
+		all_secure = all_secure && fi.secure;
+		if (res[i] != DNS_TEMPFAIL)
+			used_secure = used_secure && fi.secure;
+		bogus = bogus || fi.bogus;
 		if (res[i] == DNS_OK) {
 			addr_collect(r, fam[i].family, max, out);
 			ub_resolve_free(r);
 		} else if (why[0] == '\0' || res[i] == DNS_TEMPFAIL)
-			memcpy(why, out->info.why, sizeof(why));
+			memcpy(why, fi.why, sizeof(why));
 	}
-	if (out->n > 0)
+	if (out->n > 0) {
+		/* A bogus family's reason stays in why; the result is OK. */
+		out->info.secure = used_secure;
+		memcpy(out->info.why, why, sizeof(why));
 		return DNS_OK;
+	}
+	out->info.secure = all_secure;
+	out->info.bogus = bogus;
 	if (why[0] != '\0')
 		memcpy(out->info.why, why, sizeof(why));
 	else

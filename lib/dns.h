@@ -89,7 +89,8 @@ enum dns_result {
 struct dns_info {
 	/*
 	 * Every answer the result rests on (each CNAME step, and for
-	 * dns_addr both families) was DNSSEC-validated.  Also for a
+	 * dns_addr both families, less one whose lookup failed beside
+	 * addresses from the other) was DNSSEC-validated.  Also for a
 	 * negative result: a secure DNS_NXDOMAIN or DNS_NODATA is a
 	 * proven denial.
 	 */
@@ -190,6 +191,11 @@ enum dns_result dns_mx(struct dns *, const char *domain,
  * families, at most half of that from each).  When one
  * family's lookup fails and the other's gives addresses, the result is
  * DNS_OK with those; DNS_TEMPFAIL when none gave any and one failed.
+ * With DNS_OK, info.secure tells whether the lookups that answered were
+ * validated (a family whose lookup failed, or was bogus, gave no
+ * address and does not count: its reason is in info.why), and
+ * info.bogus is false; otherwise secure needs every lookup validated,
+ * and bogus is set when one failed validation.
  */
 enum dns_result dns_addr(struct dns *, const char *host, int families,
 	    struct dns_addr_list *out);

@@ -454,7 +454,10 @@ static const char zones[] =
 	"\tlocal-data: \"_25._tcp.a0.mx.example. IN TLSA 0 0 0 ffee\"\n"
 	"\tlocal-data: \"_465._tcp.a0.mx.example. IN TLSA 3 1 1 0102\"\n"
 	"\tlocal-data: \"_25._tcp.alias.mx.example. IN CNAME "
-	    "_25._tcp.a0.mx.example.\"\n";
+	    "_25._tcp.a0.mx.example.\"\n"
+	/* A from local data; AAAA goes on to the silent forwarder. */
+	"\tlocal-zone: \"half.example.\" typetransparent\n"
+	"\tlocal-data: \"half.example. IN A 192.0.2.7\"\n";
 
 static void
 write_conf(const char *path, unsigned port, bool extra)
@@ -836,6 +839,38 @@ START_TEST(test_tempfail_silent_forwarder)
 }
 END_TEST
 
+START_TEST(test_addr_one_family_fails)
+{
+	struct dns_addr_list a;
+	char text[INET_ADDRSTRLEN];
+
+	/*
+	 * The AAAA lookup times out, the A one answers: the A address,
+	 * DNS_OK, the AAAA failure in why, and not bogus.  (Whether the
+	 * answered family alone decides info.secure needs DNSSEC:
+	 * tests/integration/test_dns_dnssec.py.)
+	 */
+	dns_set_timeout(dns, 500);
+	ck_assert_int_eq(dns_addr(dns, "half.example", DNS_INET_ALL, &a),
+	    DNS_OK);
+	ck_assert_uint_eq(a.n, 1);
+	ck_assert_int_eq(a.addr[0].family, AF_INET);
+	inet_ntop(AF_INET, &a.addr[0].u.v4, text, sizeof(text));
+	ck_assert_str_eq(text, "192.0.2.7");
+	ck_assert_ptr_nonnull(strstr(a.info.why, "no answer within 0.500 s"));
+	ck_assert(!a.info.bogus);
+	ck_assert(!a.info.secure);	/* local data is never validated */
+	ck_assert_int_eq(dns_addr(dns, "half.example", DNS_INET6, &a),
+	    DNS_TEMPFAIL);
+	ck_assert_uint_eq(a.n, 0);
+	ck_assert(!a.info.bogus);
+	ck_assert(!a.info.secure);
+	ck_assert_int_eq(dns_addr(dns, "half.example", DNS_INET4, &a),
+	    DNS_OK);
+	ck_assert_str_eq(a.info.why, "");
+}
+END_TEST
+
 START_TEST(test_tempfail_closed_port)
 {
 	struct sockaddr_in sin;
@@ -956,6 +991,7 @@ dns_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_tlsa);
 	tcase_add_test(tc, test_tempfail_silent_forwarder);
+	tcase_add_test(tc, test_addr_one_family_fails);
 	tcase_add_test(tc, test_tempfail_closed_port);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_open_system);
