@@ -411,6 +411,10 @@ const struct conf_param conf_params[] = {
 	PARAM("smtpd_starttls_timeout", CONF_TIME, "300s", 1, 3600, NULL,
 	    "longest TLS handshake, and longest wait for tlsproxy to be ready"),
 
+	/* The SMTP client's TLS policy per destination (lib/tls_policy). */
+	PARAM("smtp_tls_policy_maps", CONF_LIST, "", 0, 0, NULL,
+	    "tables of next hop or domain -> TLS level [match=names]"),
+
 	/* TLS in the SMTP client (through tlsproxy, client role). */
 	PARAM("smtp_tls_priority", CONF_STR,
 	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0, NULL,

@@ -37,14 +37,47 @@ struct service_ctx;
 
 #define TLSPROXY_MAX_SESSIONS	100	/* per process; then BUSY */
 #define TLSPROXY_BUF		(16 * 1024)	/* plaintext, each way */
-#define TLSPROXY_REQ_MAX	4096		/* one request from smtpd */
+#define TLSPROXY_REQ_MAX	(24 * 1024)	/* one request (TLSA data in hex) */
 #define TLSPROXY_PROTO		"tlsproxy/1"
 
 #define TLSPROXY_CACHE_MAX	1000		/* client sessions kept */
+#define TLSPROXY_KEY_MAX	1400		/* room for a cache key */
+
+/* DANE (RFC 7672): bounds of the TLSA records of one client request. */
+#define TLSPROXY_TLSA_MAX	16	/* records (lib/dns.h DNS_TLSA_MAX) */
+#define TLSPROXY_TLSA_DATA_MAX	2048	/* bytes of one record's data */
+#define TLSPROXY_TLSA_POOL	8192	/* bytes of the data of all of them */
+#define TLSPROXY_DANE_NAMES_MAX	4	/* names a DANE-TA chain may match */
+#define TLSPROXY_CHAIN_MAX	16	/* certificates of a server's chain */
+#define TLSPROXY_DANE_MATCH_MAX	8	/* "3 1 1" and its NUL */
 
 enum tlsproxy_role {
 	TLSPROXY_SERVER,	/* request=server, from smtpd */
 	TLSPROXY_CLIENT,	/* request=client, from the smtp client */
+};
+
+enum tlsproxy_verify {
+	TLSPROXY_VERIFY_NONE,	/* verify=none: encryption only */
+	TLSPROXY_VERIFY_CA,	/* verify=ca: PKIX to ca_file, server_name */
+	TLSPROXY_VERIFY_DANE,	/* verify=dane: the TLSA records */
+};
+
+/* One usable TLSA record (RFC 7672 3.1): its data is in the pool. */
+struct tlsproxy_tlsa {
+	uint8_t		 usage;		/* 2 DANE-TA, 3 DANE-EE */
+	uint8_t		 selector;	/* 0 certificate, 1 SubjectPublicKeyInfo */
+	uint8_t		 mtype;		/* 0 exact, 1 SHA2-256, 2 SHA2-512 */
+	size_t		 off, len;	/* in tlsproxy_dane.pool */
+};
+
+/* The TLSA records and reference names of a verify=dane request. */
+struct tlsproxy_dane {
+	size_t		 ntlsa;
+	struct tlsproxy_tlsa tlsa[TLSPROXY_TLSA_MAX];
+	size_t		 pool_len;
+	uint8_t		 pool[TLSPROXY_TLSA_POOL];
+	size_t		 nnames;
+	char		 names[TLSPROXY_DANE_NAMES_MAX][256];
 };
 
 /* A checked request=server from smtpd, or request=client. */
@@ -58,8 +91,9 @@ struct tlsproxy_req {
 	char		 server_name[256];	/* SNI; the name verified */
 	char		 server_addr[64];
 	char		 server_port[8];
-	bool		 verify;		/* verify=ca */
+	enum tlsproxy_verify verify;
 	char		 ca_file[1024];		/* "": the system store */
+	struct tlsproxy_dane dane;		/* verify=dane */
 	/* both */
 	char		 service[64];
 	char		 ident[340];		/* "name[addr]" for logs */
@@ -69,12 +103,14 @@ struct tlsproxy_req {
  * tlsproxy_req_parse -- check a step 1 message.  request=server: exactly
  * the attributes request, proto, client_name, client_addr, client_port and
  * service.  request=client: exactly request, proto, server_name,
- * server_addr, server_port, service, verify ("none" or "ca") and ca_file
- * (empty, or an absolute path).  All strings, printable ASCII without
- * spaces (ca_file may be empty), proto TLSPROXY_PROTO, the port a decimal
- * number 1..65535.  Returns 0 with *req filled (role set, ident
- * "name[addr]" of the peer), or -1 with *err_r set to a static string.
- * Pure.
+ * server_addr, server_port, service, verify ("none", "ca" or "dane") and
+ * ca_file (empty, or an absolute path; empty with dane), and with
+ * verify=dane also tlsa_count, tlsa_0 .. tlsa_<count-1> and dane_names
+ * (tlsproxy_dane_parse).  All strings, printable ASCII without spaces
+ * (ca_file may be empty; a TLSA record has its three single spaces),
+ * proto TLSPROXY_PROTO, the port a decimal number 1..65535.  Returns 0
+ * with *req filled (role set, ident "name[addr]" of the peer), or -1 with
+ * *err_r set to a static string.  Pure.
  */
 int	tlsproxy_req_parse(const struct attr_msg *, struct tlsproxy_req *req,
 	    const char **err_r);
@@ -94,6 +130,65 @@ struct tlsproxy_buf {
 size_t	tlsproxy_buf_room(const struct tlsproxy_buf *);
 /* tlsproxy_buf_consume -- drop the first n bytes (n <= len, else bug()). */
 void	tlsproxy_buf_consume(struct tlsproxy_buf *, size_t n);
+
+/* ---- tlsproxy_dane.c: DANE (RFC 7672) ------------------------------- */
+
+/*
+ * tlsproxy_dane_parse_record -- append the record s, "usage selector
+ * mtype hexdata" (single spaces, decimal fields, hex digits of either
+ * case), to d.  Only records an SMTP client uses are accepted: usage 2
+ * or 3, selector 0 or 1, mtype 0 (1..TLSPROXY_TLSA_DATA_MAX bytes), 1
+ * (exactly 32 bytes) or 2 (exactly 64).  At most TLSPROXY_TLSA_MAX
+ * records and TLSPROXY_TLSA_POOL bytes of data in all.  Returns 0, or -1
+ * with *err_r set (d unchanged).  Pure.
+ */
+int	tlsproxy_dane_parse_record(const char *s, struct tlsproxy_dane *d,
+	    const char **err_r);
+
+/*
+ * tlsproxy_dane_parse_names -- the ":"-separated reference names s (1 to
+ * TLSPROXY_DANE_NAMES_MAX host names: letters, digits, "-", "_" and inner
+ * dots, labels of 1..63 bytes, at most 253 bytes, no final dot) into d.
+ * Returns 0, or -1 with *err_r set.  Pure.
+ */
+int	tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
+	    const char **err_r);
+
+/*
+ * tlsproxy_dane_parse -- the DANE attributes of a verify=dane request:
+ * tlsa_count ("1".."16", decimal, no leading zero), that many records
+ * tlsa_0, tlsa_1, ... and dane_names.  Fills d (zeroed first) and
+ * *nattrs_r (how many attributes that was), or returns -1 with *err_r
+ * set.  Pure.
+ */
+int	tlsproxy_dane_parse(const struct attr_msg *, struct tlsproxy_dane *d,
+	    size_t *nattrs_r, const char **err_r);
+
+/*
+ * tlsproxy_dane_digest -- lower-case hex SHA-256 (TLS_FP_LEN + 1 bytes)
+ * of the records and names of d, in their order: the cache key's part
+ * that keeps a session from being resumed under another TLSA set.
+ */
+void	tlsproxy_dane_digest(const struct tlsproxy_dane *d, char *hex,
+	    size_t sz);
+
+/*
+ * tlsproxy_dane_verify -- does the chain the server sent (DER, leaf
+ * first, n certificates) satisfy one of the records of d?  In their
+ * order, the first that does wins:
+ *   DANE-EE(3): the leaf matches; no name, date or chain check
+ *     (RFC 7672 3.1.1);
+ *   DANE-TA(2): a certificate of the chain matches, the chain from the
+ *     leaf up to it verifies with it as the trust anchor (dates
+ *     included), and the leaf matches one of d's names (RFC 6125 rules,
+ *     RFC 7672 3.2.2 and 3.2.3).
+ * Returns 0 with "usage selector mtype" of that record in match, or -1
+ * with why none did in err ("DANE: no TLSA record matches ...").  Never
+ * logs.
+ */
+int	tlsproxy_dane_verify(const struct tlsproxy_dane *d,
+	    const gnutls_datum_t *chain, size_t n, char *match, size_t matchsz,
+	    char *err, size_t errsz);
 
 /* ---- tlsproxy_tls.c: the TLS contexts ---------------------------- */
 
@@ -127,8 +222,21 @@ int	tlsproxy_tls_session(int fd, gnutls_session_t *s_r,
 bool	tlsproxy_tls_client_ready(const char **why_r);
 
 /*
+ * What the GnuTLS callbacks of one client session need (its
+ * gnutls_session_get_ptr): the request, the cache key, and with
+ * verify=dane the outcome of the check.
+ */
+struct tlsproxy_client_state {
+	const struct tlsproxy_req *req;
+	char		 key[TLSPROXY_KEY_MAX];	/* cache key */
+	char		 dane_match[TLSPROXY_DANE_MATCH_MAX];	/* "3 1 1" */
+	char		 dane_err[TLS_ERR_MAX];	/* why no record matched */
+};
+
+/*
  * tlsproxy_tls_client_creds -- the credentials for a client request:
- * verify=none: shared ones that trust nothing; verify=ca with ca_file "":
+ * verify=none: shared ones that trust nothing; verify=dane: shared ones
+ * that trust nothing but check the TLSA records; verify=ca with ca_file "":
  * the system trust store (loaded in pre_jail); verify=ca with a ca_file:
  * that file, loaded now into *own_r (free it after the session).  Returns
  * 0 with *creds_r set, or -1 with *err_r set (why, for status=error).
@@ -141,23 +249,29 @@ int	tlsproxy_tls_client_creds(const struct tlsproxy_req *,
  * tlsproxy_tls_client_session -- a new non-blocking client session on fd:
  * smtp_tls_priority, SNI (unless server_name is an address), with
  * verify=ca the certificate checked against creds and server_name during
- * the handshake (a failure fails the handshake), a cached session offered
- * for resumption, and new session data or tickets cached under key (which
- * must live as long as the session).  Returns 0 with *s_r set, or -1 with
- * *err_r set.
+ * the handshake, with verify=dane against the TLSA records (either
+ * failure fails the handshake; DANE says why in st->dane_err), a cached
+ * session offered for resumption, and new session data or tickets cached
+ * under st->key.  st (req and key set) must live as long as the session.
+ * Returns 0 with *s_r set, or -1 with *err_r set.
  */
-int	tlsproxy_tls_client_session(int fd, const struct tlsproxy_req *,
-	    gnutls_certificate_credentials_t creds, const char *key,
-	    gnutls_session_t *s_r, const char **err_r);
+int	tlsproxy_tls_client_session(int fd, struct tlsproxy_client_state *st,
+	    gnutls_certificate_credentials_t creds, gnutls_session_t *s_r,
+	    const char **err_r);
 
 /*
  * tlsproxy_tls_client_done -- after a client handshake: cache the session
  * (TLS 1.2; TLS 1.3 tickets are cached as they arrive), and describe the
  * verification: *verified_r, and why not into err ("" when verified or
- * not asked).
+ * not asked).  With verify=dane a resumed session, whose certificates
+ * were not sent again, is checked against the records now (the cache key
+ * holds the TLSA set, so this only fails when a DANE-TA chain expired
+ * meanwhile): -1 then, with st->dane_err set; else 0, and
+ * st->dane_match says which record matched.
  */
-void	tlsproxy_tls_client_done(gnutls_session_t, const struct tlsproxy_req *,
-	    const char *key, bool *verified_r, char *err, size_t errsz);
+int	tlsproxy_tls_client_done(gnutls_session_t,
+	    struct tlsproxy_client_state *st, bool *verified_r, char *err,
+	    size_t errsz);
 
 /*
  * tlsproxy_tls_verify_error -- after a failed client handshake: the
@@ -167,13 +281,12 @@ void	tlsproxy_tls_verify_error(gnutls_session_t, char *err, size_t errsz);
 
 /* ---- tlsproxy_cache.c: client sessions, per server ---------------------- */
 
-#define TLSPROXY_KEY_MAX	1400	/* room for a cache key */
-
 /*
  * tlsproxy_cache_key -- the key of a client request's sessions:
- * "server_name[server_addr]:port", then " ca=<ca_file>" with verify=ca, so
- * that a session made without verification never resumes one that asks
- * for it.  Pure.
+ * "server_name[server_addr]:port", then " ca=<ca_file>" with verify=ca, or
+ * " dane=<tlsproxy_dane_digest>" with verify=dane, so that a session made
+ * under one verification never resumes under another (nor DANE under
+ * another TLSA set).  Pure.
  */
 void	tlsproxy_cache_key(const struct tlsproxy_req *, char *key, size_t sz);
 
@@ -221,7 +334,7 @@ struct tlsproxy_sess {
 	gnutls_session_t tls;
 	gnutls_certificate_credentials_t creds;	/* client role */
 	gnutls_certificate_credentials_t own_creds;	/* from ca_file */
-	char		 key[TLSPROXY_KEY_MAX];	/* client role: cache key */
+	struct tlsproxy_client_state cst;	/* client role */
 
 	struct event	*ev_ctl;	/* ctl readable */
 	struct event	*ev_crd, *ev_cwr;	/* client readable, writable */

@@ -34,12 +34,18 @@ static size_t ncache;
 void
 tlsproxy_cache_key(const struct tlsproxy_req *req, char *key, size_t sz)
 {
+	char hex[TLS_FP_LEN + 1];
+
 	strlcpy(key, req->ident, sz);
 	strlcat(key, ":", sz);
 	strlcat(key, req->server_port, sz);
-	if (req->verify) {
+	if (req->verify == TLSPROXY_VERIFY_CA) {
 		strlcat(key, " ca=", sz);
 		strlcat(key, req->ca_file, sz);
+	} else if (req->verify == TLSPROXY_VERIFY_DANE) {
+		tlsproxy_dane_digest(&req->dane, hex, sizeof(hex));
+		strlcat(key, " dane=", sz);
+		strlcat(key, hex, sz);
 	}
 }
 

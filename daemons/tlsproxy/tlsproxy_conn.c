@@ -150,13 +150,16 @@ tlsproxy_sess_free(struct tlsproxy_sess *s)
 static void
 handshake_failed(struct tlsproxy_sess *s, const char *why)
 {
-	char text[TLS_ERR_MAX], verr[TLS_ERR_MAX];
+	char text[TLS_ERR_MAX + 32], verr[TLS_ERR_MAX];
 
 	verr[0] = '\0';
 	if (is_client(s) && s->tls != NULL)
 		tlsproxy_tls_verify_error(s->tls, verr, sizeof(verr));
 	if (verr[0] != '\0')
 		why = verr;
+	/* DANE's own reason beats GnuTLS's "Error in the certificate". */
+	if (is_client(s) && s->cst.dane_err[0] != '\0')
+		why = s->cst.dane_err;
 	log_info("TLS handshake failed %s %s: %s", is_client(s) ? "with" :
 	    "from", s->req.ident, why);
 	snprintf(text, sizeof(text), "handshake failed: %s", why);
@@ -174,9 +177,11 @@ handshake_done(struct tlsproxy_sess *s)
 
 	tls_session_describe(s->tls, proto, sizeof(proto), cipher,
 	    sizeof(cipher), sni, sizeof(sni), fp, sizeof(fp));
-	if (is_client(s))
-		tlsproxy_tls_client_done(s->tls, &s->req, s->key, &verified,
-		    verr, sizeof(verr));
+	if (is_client(s) && tlsproxy_tls_client_done(s->tls, &s->cst,
+	    &verified, verr, sizeof(verr)) == -1) {
+		handshake_failed(s, s->cst.dane_err);
+		return;
+	}
 	attr_out_init(&out);
 	built = attr_put_str(&out, "status", "ok") == 0 &&
 	    attr_put_str(&out, "tls_proto", proto) == 0 &&
@@ -186,6 +191,8 @@ handshake_done(struct tlsproxy_sess *s)
 	    (!is_client(s) || (attr_put_int(&out, "verified",
 	    verified ? 1 : 0) == 0 &&
 	    attr_put_str(&out, "verify_error", verr) == 0)) &&
+	    (s->req.verify != TLSPROXY_VERIFY_DANE ||
+	    attr_put_str(&out, "dane_match", s->cst.dane_match) == 0) &&
 	    attr_put_int(&out, "resumed",
 	    gnutls_session_is_resumed(s->tls) ? 1 : 0) == 0;
 	if (reply(s, &out, built) == -1) {
@@ -195,8 +202,10 @@ handshake_done(struct tlsproxy_sess *s)
 		tlsproxy_sess_free(s);
 		return;
 	}
-	log_debug("TLS %s %s: %s %s%s%s", is_client(s) ? "with" : "from",
+	log_debug("TLS %s %s: %s %s%s%s%s%s", is_client(s) ? "with" : "from",
 	    s->req.ident, proto, cipher, verified ? " (verified)" : "",
+	    s->cst.dane_match[0] != '\0' ? " DANE TLSA " : "",
+	    s->cst.dane_match,
 	    gnutls_session_is_resumed(s->tls) ? " (resumed)" : "");
 	event_drop(&s->ev_ctl);
 	close(s->ctl);
@@ -262,8 +271,8 @@ handshake_begin(struct tlsproxy_sess *s)
 	event_del(s->ev_ctl);
 	if (evutil_make_socket_nonblocking(s->fds[0]) == -1 ||
 	    evutil_make_socket_nonblocking(s->fds[1]) == -1 ||
-	    (is_client(s) ? tlsproxy_tls_client_session(s->fds[0], &s->req,
-	    s->creds, s->key, &s->tls, &err) :
+	    (is_client(s) ? tlsproxy_tls_client_session(s->fds[0], &s->cst,
+	    s->creds, &s->tls, &err) :
 	    tlsproxy_tls_session(s->fds[0], &s->tls, &err)) == -1) {
 		log_warnx("TLS with %s: cannot start a session", s->req.ident);
 		reply_error(s, "cannot start a TLS session");
@@ -315,7 +324,8 @@ role_ready(struct tlsproxy_sess *s)
 		strlcpy(why, cwhy, sizeof(why));
 	else if (tlsproxy_tls_client_creds(&s->req, &s->creds, &s->own_creds,
 	    why, sizeof(why)) == 0) {
-		tlsproxy_cache_key(&s->req, s->key, sizeof(s->key));
+		s->cst.req = &s->req;
+		tlsproxy_cache_key(&s->req, s->cst.key, sizeof(s->cst.key));
 		return 0;
 	}
 	log_info("TLS with %s refused: %s", s->req.ident, why);

@@ -7,7 +7,8 @@
  * Process:  tlsproxy (mail_owner).
  * Input:    decoded attribute messages from smtpd or the smtp client
  *           (less trusted: a compromised one must not get odd text into
- *           our logs).
+ *           our logs); the TLSA records of verify=dane are parsed in
+ *           tlsproxy_dane.c.
  * Failure:  -1 with a static reason; pure, never logs.
  */
 #include "config.h"
@@ -103,6 +104,7 @@ parse_client(const struct attr_msg *m, struct tlsproxy_req *req,
     const char **err_r)
 {
 	char verify[8];
+	size_t n;
 
 	req->role = TLSPROXY_CLIENT;
 	if (get_word(m, "server_name", req->server_name,
@@ -117,13 +119,24 @@ parse_client(const struct attr_msg *m, struct tlsproxy_req *req,
 	    ca_file_ok, "bad ca_file", err_r) == -1)
 		return -1;
 	if (strcmp(verify, "ca") == 0)
-		req->verify = true;
+		req->verify = TLSPROXY_VERIFY_CA;
+	else if (strcmp(verify, "dane") == 0)
+		req->verify = TLSPROXY_VERIFY_DANE;
 	else if (strcmp(verify, "none") != 0) {
 		*err_r = "bad verify";
 		return -1;
 	}
 	make_ident(req, req->server_name, req->server_addr);
-	return 8;
+	if (req->verify != TLSPROXY_VERIFY_DANE)
+		return 8;
+	/* DANE trusts the TLSA records only, never a CA file. */
+	if (req->ca_file[0] != '\0') {
+		*err_r = "ca_file with verify=dane";
+		return -1;
+	}
+	if (tlsproxy_dane_parse(m, &req->dane, &n, err_r) == -1)
+		return -1;
+	return (int)(8 + n);
 }
 
 int

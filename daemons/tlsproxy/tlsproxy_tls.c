@@ -5,7 +5,8 @@
  * keys, priorities and the session ticket key, loaded once before the
  * privilege drop, then one GnuTLS session per STARTTLS.  Client role: no
  * key at all; a priority string, the system trust store (loaded before
- * the privilege drop), verification and the resumption of sessions.
+ * the privilege drop), verification (PKIX, or DANE with tlsproxy_dane.c)
+ * and the resumption of sessions.
  *
  * Process:  tlsproxy (root in tlsproxy_pre_jail, mail_owner after).
  * Input:    tern.conf (trusted) and the PEM files it names.
@@ -43,6 +44,7 @@ static struct {
 	char		 why[TLS_ERR_MAX];	/* when not ready */
 	gnutls_priority_t prio;
 	gnutls_certificate_credentials_t none;	/* trusts nothing */
+	gnutls_certificate_credentials_t dane;	/* TLSA records only */
 	gnutls_certificate_credentials_t sys;	/* NULL: did not load */
 	char		 sys_why[TLS_ERR_MAX];
 	time_t		 cache_timeout;
@@ -86,15 +88,45 @@ make_ticket_key(void)
 	return 0;
 }
 
+/* The chain the server sent, against the request's TLSA records. */
+static int
+dane_verify(gnutls_session_t s, struct tlsproxy_client_state *st)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+
+	chain = gnutls_certificate_get_peers(s, &n);
+	return tlsproxy_dane_verify(&st->req->dane, chain, chain != NULL ? n :
+	    0, st->dane_match, sizeof(st->dane_match), st->dane_err,
+	    sizeof(st->dane_err));
+}
+
+/*
+ * verify=dane, during the handshake, when the server's certificates are
+ * in: non-zero fails the handshake (GNUTLS_E_CERTIFICATE_ERROR, and an
+ * alert to the server).
+ */
+static int
+dane_check(gnutls_session_t s)
+{
+	struct tlsproxy_client_state *st = gnutls_session_get_ptr(s);
+
+	if (st == NULL || st->req->verify != TLSPROXY_VERIFY_DANE)
+		return -1;
+	return dane_verify(s, st) == 0 ? 0 : -1;
+}
+
 static void
 client_pre_jail(const struct conf *conf)
 {
 	int r;
 
 	cli.cache_timeout = conf_time(conf, "smtp_tls_session_cache_timeout");
-	if ((r = gnutls_certificate_allocate_credentials(&cli.none)) < 0)
+	if ((r = gnutls_certificate_allocate_credentials(&cli.none)) < 0 ||
+	    (r = gnutls_certificate_allocate_credentials(&cli.dane)) < 0)
 		fatalx("gnutls_certificate_allocate_credentials: %s",
 		    gnutls_strerror(r));
+	gnutls_certificate_set_verify_function(cli.dane, dane_check);
 	/* Read now: the trust store may be out of reach after the drop. */
 	if ((r = gnutls_certificate_allocate_credentials(&cli.sys)) < 0)
 		fatalx("gnutls_certificate_allocate_credentials: %s",
@@ -225,8 +257,12 @@ tlsproxy_tls_client_creds(const struct tlsproxy_req *req,
 	int r;
 
 	*creds_r = *own_r = NULL;
-	if (!req->verify) {
+	if (req->verify == TLSPROXY_VERIFY_NONE) {
 		*creds_r = cli.none;
+		return 0;
+	}
+	if (req->verify == TLSPROXY_VERIFY_DANE) {
+		*creds_r = cli.dane;
 		return 0;
 	}
 	if (req->ca_file[0] == '\0') {
@@ -270,11 +306,11 @@ static int
 on_ticket(gnutls_session_t s, unsigned htype, unsigned when,
     unsigned incoming, const gnutls_datum_t *msg)
 {
-	const char *key = gnutls_session_get_ptr(s);
+	const struct tlsproxy_client_state *st = gnutls_session_get_ptr(s);
 
-	if (key != NULL && incoming &&
+	if (st != NULL && incoming &&
 	    gnutls_protocol_get_version(s) == GNUTLS_TLS1_3)
-		cache_store(s, key);
+		cache_store(s, st->key);
 	return 0;
 }
 
@@ -288,10 +324,11 @@ is_address(const char *name)
 }
 
 int
-tlsproxy_tls_client_session(int fd, const struct tlsproxy_req *req,
-    gnutls_certificate_credentials_t creds, const char *key,
-    gnutls_session_t *s_r, const char **err_r)
+tlsproxy_tls_client_session(int fd, struct tlsproxy_client_state *st,
+    gnutls_certificate_credentials_t creds, gnutls_session_t *s_r,
+    const char **err_r)
 {
+	const struct tlsproxy_req *req = st->req;
 	gnutls_session_t s;
 	const void *data;
 	size_t len;
@@ -314,13 +351,13 @@ tlsproxy_tls_client_session(int fd, const struct tlsproxy_req *req,
 		return -1;
 	}
 	/* RFC 6125 name checks; a failure fails the handshake. */
-	if (req->verify)
+	if (req->verify == TLSPROXY_VERIFY_CA)
 		gnutls_session_set_verify_cert(s, req->server_name, 0);
 	/* A session the server forgot only costs a full handshake. */
-	if (tlsproxy_cache_get(key, time(NULL), cli.cache_timeout, &data,
+	if (tlsproxy_cache_get(st->key, time(NULL), cli.cache_timeout, &data,
 	    &len) == 0)
 		(void)gnutls_session_set_data(s, data, len);
-	gnutls_session_set_ptr(s, (void *)key);
+	gnutls_session_set_ptr(s, st);
 	gnutls_handshake_set_hook_function(s,
 	    GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST, on_ticket);
 	gnutls_handshake_set_timeout(s, 0);
@@ -354,14 +391,24 @@ tlsproxy_tls_verify_error(gnutls_session_t s, char *err, size_t errsz)
 		err[--len] = '\0';
 }
 
-void
-tlsproxy_tls_client_done(gnutls_session_t s, const struct tlsproxy_req *req,
-    const char *key, bool *verified_r, char *err, size_t errsz)
+int
+tlsproxy_tls_client_done(gnutls_session_t s,
+    struct tlsproxy_client_state *st, bool *verified_r, char *err,
+    size_t errsz)
 {
 	err[0] = '\0';
-	/* With verify=ca the handshake failed unless it verified. */
-	*verified_r = req->verify;
+	*verified_r = false;
+	/*
+	 * A resumed session had no Certificate message, so no callback:
+	 * check what the session remembers of the server's chain.
+	 */
+	if (st->req->verify == TLSPROXY_VERIFY_DANE &&
+	    gnutls_session_is_resumed(s) && dane_verify(s, st) == -1)
+		return -1;
+	/* With verify=ca or dane the handshake failed unless it verified. */
+	*verified_r = st->req->verify != TLSPROXY_VERIFY_NONE;
 	if (gnutls_protocol_get_version(s) != GNUTLS_TLS1_3 &&
 	    !gnutls_session_is_resumed(s))
-		cache_store(s, key);
+		cache_store(s, st->key);
+	return 0;
 }

@@ -3,17 +3,21 @@
  *
  * fuzz_tlsproxy.c -- libFuzzer harness for tlsproxy's checks of what
  * smtpd and the smtp client send it (daemons/tlsproxy/tlsproxy_req.c,
- * docs/ipc.md): tlsproxy_req_parse() (request=server and request=client)
- * and tlsproxy_req_is_start() on any message the attribute decoder
- * accepts.
+ * docs/ipc.md): tlsproxy_req_parse() (request=server and request=client,
+ * with verify=dane its TLSA records and names) and tlsproxy_req_is_start()
+ * on any message the attribute decoder accepts; and the TLSA record and
+ * name parsers of tlsproxy_dane.c on the raw bytes of any other input.
  *
  * Input:    an attribute message body (no length prefix), at most
- *           TLSPROXY_REQ_MAX bytes, as tlsproxy reads them.
+ *           TLSPROXY_REQ_MAX bytes, as tlsproxy reads them; otherwise a
+ *           string for tlsproxy_dane_parse_record/_parse_names.
  * Checks:   a request that parses has every field of its role
  *           NUL-terminated, printable ASCII without spaces, a port
  *           1..65535, and an ident "name[addr]"; the other role's fields
  *           stay empty; a client request's ca_file is empty or absolute,
- *           and its cache key fits and starts with "ident:port"; a
+ *           and its cache key fits and starts with "ident:port"; DANE
+ *           records are usable (RFC 7672), of the length their matching
+ *           type says, inside the pool, and the names host names; a
  *           request that does not parse leaves nothing behind; a request
  *           is never both a session request and a start; any violation
  *           abort()s.
@@ -78,7 +82,65 @@ check_server(const struct tlsproxy_req *req)
 	check_ident(req, req->client_name, req->client_addr);
 	CHECK(req->server_name[0] == '\0' && req->server_addr[0] == '\0' &&
 	    req->server_port[0] == '\0' && req->ca_file[0] == '\0' &&
-	    !req->verify);
+	    req->verify == TLSPROXY_VERIFY_NONE && req->dane.ntlsa == 0);
+}
+
+static void
+check_dane(const struct tlsproxy_dane *d)
+{
+	size_t i, j, sum = 0, n;
+
+	CHECK(d->ntlsa <= TLSPROXY_TLSA_MAX);
+	CHECK(d->nnames <= TLSPROXY_DANE_NAMES_MAX);
+	for (i = 0; i < d->ntlsa; i++) {
+		const struct tlsproxy_tlsa *t = &d->tlsa[i];
+
+		CHECK(t->usage == 2 || t->usage == 3);
+		CHECK(t->selector <= 1 && t->mtype <= 2);
+		CHECK(t->len >= 1 && t->len <= TLSPROXY_TLSA_DATA_MAX);
+		CHECK(t->mtype != 1 || t->len == 32);
+		CHECK(t->mtype != 2 || t->len == 64);
+		CHECK(t->off == sum);
+		sum += t->len;
+	}
+	CHECK(sum == d->pool_len && sum <= sizeof(d->pool));
+	for (i = 0; i < d->nnames; i++) {
+		n = strnlen(d->names[i], sizeof(d->names[i]));
+		CHECK(n >= 1 && n <= 253);
+		CHECK(d->names[i][0] != '.' && d->names[i][n - 1] != '.');
+		for (j = 0; j < n; j++)
+			CHECK(d->names[i][j] != ':' && d->names[i][j] > 0x20 &&
+			    d->names[i][j] < 0x7f);
+	}
+}
+
+/* Not a message: the TLSA record and name parsers on the raw string. */
+static void
+fuzz_strings(const uint8_t *data, size_t size)
+{
+	static struct tlsproxy_dane d;
+	char s[2 * TLSPROXY_TLSA_DATA_MAX + 16];
+	const char *err = NULL;
+	size_t before;
+
+	if (size >= sizeof(s))
+		return;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	memset(&d, 0, sizeof(d));
+	/* Twice: the second lands after the first in the pool. */
+	(void)tlsproxy_dane_parse_record(s, &d, &err);
+	before = d.ntlsa;
+	if (tlsproxy_dane_parse_record(s, &d, &err) == 0)
+		CHECK(d.ntlsa == before + 1);
+	else
+		CHECK(d.ntlsa == before && err != NULL);
+	check_dane(&d);
+	if (tlsproxy_dane_parse_names(s, &d, &err) == 0)
+		CHECK(d.nnames >= 1);
+	else
+		CHECK(err != NULL);
+	check_dane(&d);
 }
 
 static void
@@ -98,14 +160,25 @@ check_client(const struct tlsproxy_req *req)
 	CHECK(strlen(key) < sizeof(key) - 1);
 	snprintf(want, sizeof(want), "%s:%s", req->ident, req->server_port);
 	CHECK(strncmp(key, want, strlen(want)) == 0);
-	CHECK(req->verify == (strstr(key, " ca=") != NULL));
+	CHECK((req->verify == TLSPROXY_VERIFY_CA) ==
+	    (strstr(key, " ca=") != NULL));
+	CHECK((req->verify == TLSPROXY_VERIFY_DANE) ==
+	    (strstr(key, " dane=") != NULL));
+	if (req->verify == TLSPROXY_VERIFY_DANE) {
+		CHECK(req->ca_file[0] == '\0');
+		CHECK(strlen(strstr(key, " dane=")) == 6 + TLS_FP_LEN);
+		CHECK(req->dane.ntlsa >= 1);
+		CHECK(req->dane.nnames >= 1);
+	} else
+		CHECK(req->dane.ntlsa == 0 && req->dane.nnames == 0);
+	check_dane(&req->dane);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tlsproxy_req req;
-	struct attr_msg m;
+	static struct tlsproxy_req req;
+	static struct attr_msg m;
 	const char *err = NULL;
 	int r;
 
@@ -114,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	attr_msg_init(&m);
 	if (attr_decode(data, size, &m, &err) != ATTR_OK) {
 		attr_msg_clear(&m);
+		fuzz_strings(data, size);
 		return 0;
 	}
 	memset(&req, 0x5a, sizeof(req));

@@ -10,8 +10,15 @@ is ever committed.
     certs.wrong_name                # (cert, key) for other.example.net
     certs.mismatch                  # (cert of one key, another key)
     certs.client                    # (cert, key) for a client certificate
+    certs.server_chain("rsa")       # (leaf + its CA in one PEM, key)
+    certs.ca_of("rsa")              # the CA that signed server("rsa")
     certs.fingerprint(path)         # lower-case hex SHA-256 of the DER
+    tlsa_data(path, selector, mtype)  # TLSA association data, hex
     certs.cleanup()
+
+TLSA data (RFC 6698 2.1): selector 0 is the DER certificate, 1 its
+SubjectPublicKeyInfo; matching type 0 the bytes themselves, 1 their
+SHA-256, 2 their SHA-512.
 
 Key files are mode 0600 (owned by root when the tests run as root, so
 that the unprivileged mail_owner cannot read them); certificates 0644.
@@ -139,6 +146,21 @@ class TestCerts:
     def server(self, kind="rsa"):
         return self._servers[kind]
 
+    def ca_of(self, kind="rsa"):
+        return self._ca[kind][0]
+
+    def server_chain(self, kind="rsa"):
+        """The server certificate followed by its CA's, as a server sends
+        them for a DANE-TA(2) record naming the CA."""
+        out = self.path("chain-%s.pem" % kind)
+        if not os.path.exists(out):
+            with open(out, "w") as f:
+                for part in (self._servers[kind][0], self._ca[kind][0]):
+                    with open(part) as g:
+                        f.write(g.read())
+            os.chmod(out, 0o644)
+        return out, self._servers[kind][1]
+
     @staticmethod
     def fingerprint(pem_path):
         """Lower-case hex SHA-256 of the first certificate in a PEM file."""
@@ -151,3 +173,47 @@ class TestCerts:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cert_der(pem_path):
+    """The DER bytes of the first certificate in a PEM file."""
+    with open(pem_path) as f:
+        pem = f.read()
+    start = pem.index("-----BEGIN CERTIFICATE-----")
+    end = pem.index("-----END CERTIFICATE-----", start) + 25
+    return ssl.PEM_cert_to_DER_cert(pem[start:end])
+
+
+def _der_item(buf, i):
+    """(start of contents, end of item) of the DER item at buf[i]."""
+    n = buf[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7f
+        n = int.from_bytes(buf[i:i + k], "big")
+        i += k
+    return i, i + n
+
+
+def spki_der(der):
+    """The SubjectPublicKeyInfo of a DER certificate: tbsCertificate's
+    seventh item, or its sixth when there is no [0] version."""
+    start, _ = _der_item(der, 0)            # Certificate
+    i, _ = _der_item(der, start)            # tbsCertificate contents
+    if der[i] == 0xa0:                      # [0] EXPLICIT version
+        i = _der_item(der, i)[1]
+    for _ in range(5):                      # serial .. subject
+        i = _der_item(der, i)[1]
+    return der[i:_der_item(der, i)[1]]
+
+
+def tlsa_data(pem_path, selector, mtype):
+    """Hex association data of a TLSA record for the first certificate
+    of pem_path."""
+    der = cert_der(pem_path)
+    data = der if selector == 0 else spki_der(der)
+    if mtype == 1:
+        data = hashlib.sha256(data).digest()
+    elif mtype == 2:
+        data = hashlib.sha512(data).digest()
+    return data.hex()

@@ -326,6 +326,169 @@ START_TEST(test_client_extras_and_mixes)
 }
 END_TEST
 
+#define H32	"00112233445566778899aabbccddeeff" \
+		"00112233445566778899AABBCCDDEEFF"
+
+static const struct kv good_dane[] = {
+	{ "request", "client" },
+	{ "proto", "tlsproxy/1" },
+	{ "server_name", "mx.example.org" },
+	{ "server_addr", "192.0.2.25" },
+	{ "server_port", "25" },
+	{ "service", "smtp" },
+	{ "verify", "dane" },
+	{ "ca_file", "" },
+	{ "tlsa_count", "2" },
+	{ "tlsa_0", "3 1 1 " H32 },
+	{ "tlsa_1", "2 0 0 3082" },
+	{ "dane_names", "mx.example.org:example.org" },
+};
+#define NDANE	(sizeof(good_dane) / sizeof(good_dane[0]))
+
+START_TEST(test_dane_request)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+	char key[TLSPROXY_KEY_MAX], key2[TLSPROXY_KEY_MAX];
+
+	build_from(good_dane, NDANE, &m, NULL, NULL);
+	ck_assert_msg(tlsproxy_req_parse(&m, &req, &err) == 0, "%s", err);
+	ck_assert_int_eq(req.verify, TLSPROXY_VERIFY_DANE);
+	ck_assert_uint_eq(req.dane.ntlsa, 2);
+	ck_assert_uint_eq(req.dane.tlsa[0].usage, 3);
+	ck_assert_uint_eq(req.dane.tlsa[0].selector, 1);
+	ck_assert_uint_eq(req.dane.tlsa[0].mtype, 1);
+	ck_assert_uint_eq(req.dane.tlsa[0].len, 32);
+	ck_assert_uint_eq(req.dane.pool[0], 0x00);
+	ck_assert_uint_eq(req.dane.pool[31], 0xff);
+	ck_assert_uint_eq(req.dane.tlsa[1].usage, 2);
+	ck_assert_uint_eq(req.dane.tlsa[1].off, 32);
+	ck_assert_uint_eq(req.dane.tlsa[1].len, 2);
+	ck_assert_uint_eq(req.dane.pool[32], 0x30);
+	ck_assert_uint_eq(req.dane.pool_len, 34);
+	ck_assert_uint_eq(req.dane.nnames, 2);
+	ck_assert_str_eq(req.dane.names[1], "example.org");
+	tlsproxy_cache_key(&req, key, sizeof(key));
+	ck_assert_uint_eq(strlen(key), strlen("mx.example.org[192.0.2.25]:25 "
+	    "dane=") + 64);
+	ck_assert(strncmp(key, "mx.example.org[192.0.2.25]:25 dane=", 35) ==
+	    0);
+	attr_msg_clear(&m);
+	/* Other names: another set, another key. */
+	build_from(good_dane, NDANE, &m, "dane_names", "mx.example.org");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	tlsproxy_cache_key(&req, key2, sizeof(key2));
+	ck_assert_str_ne(key, key2);
+	attr_msg_clear(&m);
+	/* Another record, too. */
+	build_from(good_dane, NDANE, &m, "tlsa_1", "2 0 0 3083");
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), 0);
+	tlsproxy_cache_key(&req, key2, sizeof(key2));
+	ck_assert_str_ne(key, key2);
+	attr_msg_clear(&m);
+}
+END_TEST
+
+static const struct kv bad_dane[] = {
+	{ "ca_file", "/etc/ssl/ca.pem" },
+	{ "tlsa_count", NULL },
+	{ "tlsa_count", "0" },
+	{ "tlsa_count", "3" },
+	{ "tlsa_count", "02" },
+	{ "tlsa_count", "17" },
+	{ "tlsa_count", "x" },
+	{ "tlsa_0", NULL },
+	{ "tlsa_0", "1 1 1 " H32 },
+	{ "tlsa_0", "0 0 1 " H32 },
+	{ "tlsa_0", "3 2 1 " H32 },
+	{ "tlsa_0", "3 1 3 " H32 },
+	{ "tlsa_0", "3 1 2 " H32 },
+	{ "tlsa_0", "3 1 1 " H32 "00" },
+	{ "tlsa_0", "3 1 1 0" H32 },
+	{ "tlsa_0", "3 1 0 " },
+	{ "tlsa_0", "3 1 0 0g" },
+	{ "tlsa_0", "3 1 0 0 " },
+	{ "tlsa_0", "3 1  1 " H32 },
+	{ "tlsa_0", "31 1 " H32 },
+	{ "tlsa_0", "3\t1 1 " H32 },
+	{ "dane_names", NULL },
+	{ "dane_names", "" },
+	{ "dane_names", ":" },
+	{ "dane_names", "a:" },
+	{ "dane_names", "a..b" },
+	{ "dane_names", ".a" },
+	{ "dane_names", "a.b." },
+	{ "dane_names", "a b" },
+	{ "dane_names", "*.example.org" },
+	{ "dane_names", "a:b:c:d:e" },
+};
+
+START_TEST(test_bad_dane_request)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	const char *err = NULL;
+
+	build_from(good_dane, NDANE, &m, bad_dane[_i].name, bad_dane[_i].val);
+	memset(&req, 0x5a, sizeof(req));
+	ck_assert_int_eq(tlsproxy_req_parse(&m, &req, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(req.ident, "");
+	ck_assert_uint_eq(req.dane.ntlsa, 0);
+	attr_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_dane_bounds)
+{
+	struct tlsproxy_dane d;
+	const char *err = NULL;
+	char rec[6 + 2 * TLSPROXY_TLSA_DATA_MAX + 3], name[300];
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	/* 2048 bytes of data: the most one record holds. */
+	memcpy(rec, "2 0 0 ", 6);
+	memset(rec + 6, 'a', 2 * TLSPROXY_TLSA_DATA_MAX);
+	rec[6 + 2 * TLSPROXY_TLSA_DATA_MAX] = '\0';
+	for (i = 0; i < TLSPROXY_TLSA_POOL / TLSPROXY_TLSA_DATA_MAX; i++)
+		ck_assert_int_eq(tlsproxy_dane_parse_record(rec, &d, &err), 0);
+	/* The pool is full. */
+	ck_assert_int_eq(tlsproxy_dane_parse_record("3 1 0 00", &d, &err),
+	    -1);
+	ck_assert_str_eq(err, "too much TLSA data");
+	ck_assert_uint_eq(d.ntlsa, 4);
+	/* One byte more than a record may hold. */
+	memset(&d, 0, sizeof(d));
+	memcpy(rec + 6 + 2 * TLSPROXY_TLSA_DATA_MAX, "aa", 3);
+	ck_assert_int_eq(tlsproxy_dane_parse_record(rec, &d, &err), -1);
+	ck_assert_uint_eq(d.ntlsa, 0);
+	/* Sixteen records at most. */
+	for (i = 0; i < TLSPROXY_TLSA_MAX; i++)
+		ck_assert_int_eq(tlsproxy_dane_parse_record("3 1 1 " H32, &d,
+		    &err), 0);
+	ck_assert_int_eq(tlsproxy_dane_parse_record("3 1 1 " H32, &d, &err),
+	    -1);
+	ck_assert_str_eq(err, "too many TLSA records");
+	/* A 253-byte name fits, 254 does not; labels of 63 at most. */
+	memset(name, 'a', 253);
+	for (i = 63; i < 253; i += 64)
+		name[i] = '.';
+	name[253] = '\0';
+	ck_assert_int_eq(tlsproxy_dane_parse_names(name, &d, &err), 0);
+	name[253] = 'a';
+	name[254] = '\0';
+	ck_assert_int_eq(tlsproxy_dane_parse_names(name, &d, &err), -1);
+	ck_assert_int_eq(tlsproxy_dane_parse_names("a.example:Mx-1.b_c", &d,
+	    &err), 0);
+	ck_assert_uint_eq(d.nnames, 2);
+	memset(name, 'a', 64);
+	name[64] = '\0';
+	ck_assert_int_eq(tlsproxy_dane_parse_names(name, &d, &err), -1);
+}
+END_TEST
+
 START_TEST(test_cache)
 {
 	const void *data;
@@ -497,6 +660,10 @@ tlsproxy_suite(bool forking)
 	tcase_add_loop_test(tc, test_bad_client_request, 0,
 	    (int)(sizeof(bad_client) / sizeof(bad_client[0])));
 	tcase_add_test(tc, test_client_extras_and_mixes);
+	tcase_add_test(tc, test_dane_request);
+	tcase_add_loop_test(tc, test_bad_dane_request, 0,
+	    sizeof(bad_dane) / sizeof(bad_dane[0]));
+	tcase_add_test(tc, test_dane_bounds);
 	tcase_add_loop_test(tc, test_bad_request, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_wrong_types_and_extras);
