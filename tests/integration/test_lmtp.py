@@ -278,14 +278,17 @@ class DovecotTest(LmtpBase):
             [r] = a.deliver(q, hop)
             self.assert_result(r, "deferred", "4.3.5", "bad LMTP next hop")
 
-    def test_smtp_mode_defers_every_recipient(self):
+    def test_smtp_mode_is_smtp(self):
+        # Without --lmtp the agent speaks SMTP (test_smtp_out.py): a
+        # closed port defers every recipient, never LMTP's next hops.
         q = self.queue(["alice@" + DOMAIN, "bob@" + DOMAIN], plain("smtp"))
-        rs = self.agent("relay").deliver(q, "[127.0.0.1]:25")
+        port = free_port()
+        rs = self.agent("relay").deliver(q, "[127.0.0.1]:%d" % port)
         for r in rs:
-            self.assert_result(r, "deferred", "4.3.0",
-                               "SMTP client not available yet")
-        self.assert_logged(q, "bob@" + DOMAIN, "none", "4.3.0", "deferred",
-                           "SMTP client not available yet")
+            self.assert_result(r, "deferred", "4.4.1",
+                               "connect to 127.0.0.1[127.0.0.1]:%d" % port)
+        self.assert_logged(q, "bob@" + DOMAIN, "127.0.0.1[127.0.0.1]:%d" %
+                           port, "4.4.1", "deferred", "connect to")
 
 
 @unittest.skipUnless(dovecot_fixture.available(),
