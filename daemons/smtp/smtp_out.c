@@ -207,13 +207,17 @@ try_one(struct try *t)
 
 /*
  * Each address in turn, at most mx_session_limit sessions (greetings):
- * 0 with a ready session, or -1 with at->why the last failure.
+ * 0 with a ready session, or -1 with *best the failure to report: the
+ * last one of a server that greeted (what it said, or that it lacked
+ * TLS, says more than a later refused connection), else the last one.
  */
 static int
-try_all(struct try *t, const struct smtp_cand *cands, size_t n)
+try_all(struct try *t, const struct smtp_cand *cands, size_t n,
+    struct attempt *best, char *relay, size_t rsz)
 {
 	size_t i, sessions = 0;
 
+	memset(best, 0, sizeof(*best));
 	for (i = 0; i < n && sessions < t->a->mx_session_limit; i++) {
 		t->c = &cands[i];
 		t->plaintext = false;
@@ -230,6 +234,10 @@ try_all(struct try *t, const struct smtp_cand *cands, size_t n)
 		if (t->at->greeted)
 			sessions++;
 		log_info("%s: %s", t->req->queue_id, t->at->why.text);
+		if (t->at->greeted || !best->greeted) {
+			*best = *t->at;
+			strlcpy(relay, t->a->sess.relay, rsz);
+		}
 	}
 	return -1;
 }
@@ -241,8 +249,9 @@ smtp_out_deliver(struct smtp_agent *a, struct deliver_req *req)
 	struct smtp_tls_policy pol;
 	struct smtp_dest d;
 	struct smtp_cand *cands;
-	struct attempt at;
+	struct attempt at, best;
 	struct try t;
+	char relay[DELIVER_RELAY_MAX + 1];
 	char err[DELIVER_TEXT_MAX + 1];
 	const char *perr;
 	size_t n;
@@ -278,11 +287,11 @@ smtp_out_deliver(struct smtp_agent *a, struct deliver_req *req)
 	t.d = &d;
 	t.pol = &pol;
 	t.at = &at;
-	if (try_all(&t, cands, n) == 0)
+	if (try_all(&t, cands, n, &best, relay, sizeof(relay)) == 0)
 		smtp_tx_deliver(a, req);
 	else
-		smtp_set_rest(req, DELIVER_DEFERRED, at.why.dsn, s->relay,
-		    "%s", at.why.text);
+		smtp_set_rest(req, DELIVER_DEFERRED, best.why.dsn, relay,
+		    "%s", best.why.text);
 out:
 	free(cands);
 	free(t.rep);
