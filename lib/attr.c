@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -645,4 +646,26 @@ attr_read(int fd, struct attr_msg *msg, int timeout_ms, const char **err_r)
 	if (decode_body(msg, err_r) != ATTR_OK)
 		return -1;
 	return 0;
+}
+
+int
+attr_expect(int fd, struct attr_msg *m, int timeout_ms, const char *want,
+    const char *peer, char *why, size_t whysz)
+{
+	char status[16];
+	const char *err;
+
+	if (attr_read(fd, m, timeout_ms, &err) == -1) {
+		snprintf(why, whysz, "%s: %s", peer, err);
+		return -1;
+	}
+	if (attr_get_str(m, "status", status, sizeof(status)) == -1) {
+		snprintf(why, whysz, "%s: answer without status", peer);
+		return -1;
+	}
+	if (strcmp(status, want) == 0)
+		return 0;
+	if (attr_get_str(m, "text", why, whysz) == -1 || why[0] == '\0')
+		snprintf(why, whysz, "%s: status %s", peer, status);
+	return -1;
 }

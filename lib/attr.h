@@ -106,4 +106,13 @@ int	attr_write(int fd, const struct buf *out, int timeout_ms,
 int	attr_read(int fd, struct attr_msg *msg, int timeout_ms,
 	    const char **err_r);
 
+/*
+ * attr_expect -- attr_read one answer into msg and check its "status":
+ * 0 when it is want; else -1 with why (whysz bytes) set to the answer's
+ * "text", or "PEER: status S", "PEER: answer without status", "PEER:
+ * " and attr_read's error.  Services answer this way (tlsproxy).
+ */
+int	attr_expect(int fd, struct attr_msg *msg, int timeout_ms,
+	    const char *want, const char *peer, char *why, size_t whysz);
+
 #endif

@@ -200,6 +200,42 @@ check_tls_level(const char *v, const char **err_r)
 	return -1;
 }
 
+/* The SMTP client's levels; dane comes with lib/tls_policy. */
+static int
+check_smtp_tls_level(const char *v, const char **err_r)
+{
+	static const char *const ok[] = { "none", "may", "encrypt",
+	    "verify", "secure" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(v, ok[i]) == 0)
+			return 0;
+	*err_r = "expected none, may, encrypt, verify or secure";
+	return -1;
+}
+
+/* "all", or "ipv4" and/or "ipv6", separated by commas or spaces. */
+static int
+check_inet_protocols(const char *v, const char **err_r)
+{
+	size_t n;
+
+	if (strcmp(v, "all") == 0)
+		return 0;
+	while (*v != '\0') {
+		n = strcspn(v, ", \t");
+		if (n > 0 && !((n == 4 && (strncmp(v, "ipv4", 4) == 0 ||
+		    strncmp(v, "ipv6", 4) == 0)))) {
+			*err_r = "expected all, or ipv4 and/or ipv6";
+			return -1;
+		}
+		v += n;
+		v += strspn(v, ", \t");
+	}
+	return 0;
+}
+
 #define PARAM(n, t, d, lo, hi, chk, text) \
 	{ (n), (t), (d), NULL, (lo), (hi), (chk), (text) }
 
@@ -425,6 +461,41 @@ const struct conf_param conf_params[] = {
 	    "longest TLS handshake of the SMTP client"),
 	PARAM("smtp_tls_idle_timeout", CONF_TIME, "300s", 1, 3600, NULL,
 	    "an outbound TLS session idle this long is closed by tlsproxy"),
+
+	/* SMTP client (daemons/smtp without --lmtp). */
+	PARAM("smtp_helo_name", CONF_STR, "$myhostname", 0, 0, NULL,
+	    "name sent in EHLO and HELO"),
+	PARAM("smtp_connect_timeout", CONF_TIME, "30s", 1, 3600, NULL,
+	    "longest wait for an SMTP connection to be made"),
+	PARAM("smtp_helo_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest wait for the greeting, EHLO/HELO and STARTTLS replies"),
+	PARAM("smtp_mail_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest wait for the reply to MAIL FROM (and RSET)"),
+	PARAM("smtp_rcpt_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest wait for the reply to RCPT TO"),
+	PARAM("smtp_data_init_timeout", CONF_TIME, "120s", 1, 3600, NULL,
+	    "longest wait for the reply to DATA"),
+	PARAM("smtp_data_xfer_timeout", CONF_TIME, "180s", 1, 3600, NULL,
+	    "longest a write of message content may block"),
+	PARAM("smtp_data_done_timeout", CONF_TIME, "600s", 1, 3600, NULL,
+	    "longest wait for the reply after the final dot"),
+	PARAM("smtp_quit_timeout", CONF_TIME, "300s", 1, 3600, NULL,
+	    "longest wait for the reply to QUIT"),
+	PARAM("smtp_tls_security_level", CONF_STR, "may", 0, 0,
+	    check_smtp_tls_level,
+	    "none, may, encrypt, verify (MX host name) or secure (domain)"),
+	PARAM("smtp_tls_CAfile", CONF_STR, "", 0, 0, check_log_file,
+	    "PEM CA bundle for verify and secure; empty: the system store"),
+	PARAM("inet_protocols", CONF_STR, "all", 0, 0, check_inet_protocols,
+	    "address families the SMTP client uses: all, ipv4, ipv6"),
+	PARAM("smtp_mx_address_limit", CONF_INT, "5", 1, 64, NULL,
+	    "most addresses (of all MX hosts) tried for one delivery"),
+	PARAM("smtp_mx_session_limit", CONF_INT, "2", 1, 64, NULL,
+	    "most servers that greeted, tried for one delivery"),
+	PARAM("smtp_connection_cache_time_limit", CONF_TIME, "2s", 1, 300,
+	    NULL, "how long an idle SMTP session waits for the next message"),
+	PARAM("smtp_connection_reuse_time_limit", CONF_TIME, "300s", 1, 3600,
+	    NULL, "how long one SMTP session may be used for messages"),
 
 	{ NULL, CONF_STR, NULL, NULL, 0, 0, NULL, NULL },
 };

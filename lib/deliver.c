@@ -350,17 +350,37 @@ is_request(const struct attr_msg *m, const char *what)
  * silent for timeout_ms, -1 on a poll error.
  */
 static int
-wait_request(int sock, int timeout_ms)
+wait_request(int sock, int timeout_ms, int (*idle)(void *), void *arg)
 {
 	struct pollfd pfd;
-	int n;
+	struct timespec ts;
+	int64_t now, deadline;
+	int n, w, t;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	    timeout_ms;
 	pfd.fd = sock;
 	pfd.events = POLLIN;
-	do {
-		n = poll(&pfd, 1, timeout_ms);
-	} while (n == -1 && errno == EINTR);
-	return n > 0 ? 1 : n;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= deadline)
+			return 0;
+		t = deadline - now > INT32_MAX ? INT32_MAX :
+		    (int)(deadline - now);
+		/* The idle hook's own wait; at least 1 ms: never a spin. */
+		w = idle != NULL ? idle(arg) : -1;
+		if (w == 0)
+			w = 1;
+		if (w > 0 && w < t)
+			t = w;
+		n = poll(&pfd, 1, t);
+		if (n > 0)
+			return 1;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
 }
 
 /* The queue file: a regular file, opened read-only. */
@@ -518,7 +538,8 @@ read_rcpt(int sock, struct deliver_req *req, size_t i, int timeout_ms,
  */
 static int
 read_request(int sock, struct deliver_req *req, int timeout_ms,
-    size_t max_size, char *qerr, size_t qerrsz, const char **err_r)
+    size_t max_size, int (*idle)(void *), void *arg, char *qerr,
+    size_t qerrsz, const char **err_r)
 {
 	struct attr_msg m;
 	uint8_t *seen = NULL;
@@ -527,7 +548,7 @@ read_request(int sock, struct deliver_req *req, int timeout_ms,
 
 	qerr[0] = '\0';
 	req->queue_id[0] = '\0';
-	if ((rc = wait_request(sock, timeout_ms)) <= 0) {
+	if ((rc = wait_request(sock, timeout_ms, idle, arg)) <= 0) {
 		if (rc == 0)
 			return 2;
 		*err_r = strerror(errno);
@@ -600,6 +621,14 @@ int
 deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
     void *arg, int timeout_ms, size_t max_size)
 {
+	return deliver_serve_idle(sock, handler, NULL, arg, timeout_ms,
+	    max_size);
+}
+
+int
+deliver_serve_idle(int sock, void (*handler)(struct deliver_req *, void *),
+    int (*idle)(void *), void *arg, int timeout_ms, size_t max_size)
+{
 	struct deliver_req req;
 	char qerr[DELIVER_TEXT_MAX + 1];
 	const char *err = "";
@@ -612,8 +641,8 @@ deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
 	if (max_size == 0)
 		max_size = DEFAULT_MAX_SIZE;
 	for (;;) {
-		r = read_request(sock, &req, timeout_ms, max_size, qerr,
-		    sizeof(qerr), &err);
+		r = read_request(sock, &req, timeout_ms, max_size, idle, arg,
+		    qerr, sizeof(qerr), &err);
 		if (r == 2)
 			log_info("the queue manager sent nothing for %d ms: "
 			    "closing the connection", timeout_ms);

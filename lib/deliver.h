@@ -92,6 +92,17 @@ int	deliver_serve(int sock, void (*handler)(struct deliver_req *, void *),
 	    void *arg, int timeout_ms, size_t max_size);
 
 /*
+ * deliver_serve_idle -- deliver_serve, and while it waits for a request,
+ * idle(arg) is called: it returns the milliseconds after which it wants
+ * to be called again (it closes an idle connection of its own then), or
+ * -1 when it has nothing to time.  It is called again after each wait,
+ * so it must do its work when its time has come and then return -1.
+ */
+int	deliver_serve_idle(int sock,
+	    void (*handler)(struct deliver_req *, void *),
+	    int (*idle)(void *), void *arg, int timeout_ms, size_t max_size);
+
+/*
  * deliver_set -- record the result of one recipient.  dsn is "2.0.0"
  * style (checked: a bad one becomes 4.3.0 or 5.3.0 by result); relay
  * names where it went; text is a printf format for the diagnostic

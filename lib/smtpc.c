@@ -825,15 +825,28 @@ connect_inet(struct smtpc *c, const struct smtpc_nexthop *nh,
 		    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
 			strlcpy(addr, "?", sizeof(addr));
 		sfmt(relay, rsz, "%s[%s]:%s", nh->host, addr, nh->port);
-		fd = connect_to(ai->ai_family, ai->ai_addr, ai->ai_addrlen,
-		    timeout_ms);
-		if (fd == -1)
-			sfmt(c->err, sizeof(c->err), "connect to %s: %s",
-			    relay, strerror(errno));
+		if (smtpc_connect_addr(c, ai->ai_addr, ai->ai_addrlen,
+		    timeout_ms, relay) == 0)
+			fd = c->fd;
 	}
 	freeaddrinfo(res);
-	if (fd == -1)
+	return fd == -1 ? -1 : 0;
+}
+
+int
+smtpc_connect_addr(struct smtpc *c, const struct sockaddr *sa,
+    socklen_t salen, int timeout_ms, const char *relay)
+{
+	int fd;
+
+	c->fd = -1;
+	c->err[0] = '\0';
+	fd = connect_to(sa->sa_family, sa, salen, timeout_ms);
+	if (fd == -1) {
+		sfmt(c->err, sizeof(c->err), "connect to %s: %s", relay,
+		    strerror(errno));
 		return -1;
+	}
 	smtpc_open(c, fd);
 	return 0;
 }

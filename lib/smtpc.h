@@ -29,6 +29,7 @@
 #define TERN_SMTPC_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -247,6 +248,15 @@ struct smtpc {
  */
 int	smtpc_connect(struct smtpc *c, const struct smtpc_nexthop *nh,
 	    int timeout_ms, char *relay, size_t rsz, bool *resolve_r);
+
+/*
+ * smtpc_connect_addr -- a TCP connection to the address sa within
+ * timeout_ms; relay names it in c->err on failure ("connect to
+ * relay: Connection refused").  Returns 0 with c ready, or -1.  Never
+ * logs.  The SMTP client uses it for the addresses it looked up itself.
+ */
+int	smtpc_connect_addr(struct smtpc *c, const struct sockaddr *sa,
+	    socklen_t salen, int timeout_ms, const char *relay);
 
 /* smtpc_open -- use the connected socket fd (made non-blocking). */
 void	smtpc_open(struct smtpc *, int fd);

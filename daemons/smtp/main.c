@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: ISC
  *
  * main.c -- smtp: the SMTP/LMTP client delivery agent, one queue manager
- * connection per process ("--lmtp" in services.conf: LMTP).
+ * connection per process ("--lmtp" in services.conf: LMTP; no
+ * argument: SMTP to the Internet).
  */
 #include "config.h"
 
@@ -29,13 +30,14 @@ client(struct service_ctx *ctx, int fd)
 
 	if (smtp_agent_args(ctx->argc, ctx->argv, &lmtp, &err) == -1)
 		fatalx("%s: %s", ctx->service_name, err);
-	smtp_agent_init(&agent, ctx->conf, lmtp);
+	smtp_agent_init(&agent, ctx->conf, lmtp, ctx->service_name);
 	/* The queue file: the message plus room for its envelope. */
 	limit = conf_size(ctx->conf, "message_size_limit");
 	max = limit <= 0 || limit > INT64_MAX - ENVELOPE_ROOM ? 0 :
 	    (size_t)(limit + ENVELOPE_ROOM);
-	(void)deliver_serve(fd, smtp_handle, &agent, QMGR_TIMEOUT_MS, max);
-	smtp_sess_quit(&agent);
+	(void)deliver_serve_idle(fd, smtp_handle, smtp_idle, &agent,
+	    QMGR_TIMEOUT_MS, max);
+	smtp_agent_clear(&agent);
 }
 
 static void

@@ -57,22 +57,8 @@ static int
 expect(struct smtpd_session *s, int ctl, const char *want,
     struct attr_msg *m, char *why, size_t whysz)
 {
-	char status[16];
-	const char *err;
-
-	if (attr_read(ctl, m, s->tls_timeout_ms, &err) == -1) {
-		snprintf(why, whysz, "tlsproxy: %s", err);
-		return -1;
-	}
-	if (attr_get_str(m, "status", status, sizeof(status)) == -1) {
-		snprintf(why, whysz, "tlsproxy: answer without status");
-		return -1;
-	}
-	if (strcmp(status, want) == 0)
-		return 0;
-	if (attr_get_str(m, "text", why, whysz) == -1 || why[0] == '\0')
-		snprintf(why, whysz, "tlsproxy: status %s", status);
-	return -1;
+	return attr_expect(ctl, m, s->tls_timeout_ms, want, "tlsproxy", why,
+	    whysz);
 }
 
 /*

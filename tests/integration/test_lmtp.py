@@ -278,14 +278,17 @@ class DovecotTest(LmtpBase):
             [r] = a.deliver(q, hop)
             self.assert_result(r, "deferred", "4.3.5", "bad LMTP next hop")
 
-    def test_smtp_mode_defers_every_recipient(self):
+    def test_smtp_mode_is_smtp(self):
+        # Without --lmtp the agent speaks SMTP (test_smtp_out.py): a
+        # closed port defers every recipient, never LMTP's next hops.
         q = self.queue(["alice@" + DOMAIN, "bob@" + DOMAIN], plain("smtp"))
-        rs = self.agent("relay").deliver(q, "[127.0.0.1]:25")
+        port = free_port()
+        rs = self.agent("relay").deliver(q, "[127.0.0.1]:%d" % port)
         for r in rs:
-            self.assert_result(r, "deferred", "4.3.0",
-                               "SMTP client not available yet")
-        self.assert_logged(q, "bob@" + DOMAIN, "none", "4.3.0", "deferred",
-                           "SMTP client not available yet")
+            self.assert_result(r, "deferred", "4.4.1",
+                               "connect to 127.0.0.1[127.0.0.1]:%d" % port)
+        self.assert_logged(q, "bob@" + DOMAIN, "127.0.0.1[127.0.0.1]:%d" %
+                           port, "4.4.1", "deferred", "connect to")
 
 
 @unittest.skipUnless(dovecot_fixture.available(),
@@ -322,10 +325,16 @@ class FakeLmtp:
     (the reply for addr after the content), "RSET" to a reply (lines
     separated by CRLF), or to "HANG" (say nothing until stopped) or
     "CLOSE" (hang up).  A reply that starts with 421 is followed by a
-    hang-up."""
+    hang-up.  With smtp=True it is an SMTP server (test_smtp_out.py):
+    "EHLO", "HELO" and "STARTTLS" replies ("BREAK": 220, then a TLS
+    alert instead of a handshake), and one "FINAL" reply after the
+    content."""
 
     def __init__(self, testcase, caps=("PIPELINING", "ENHANCEDSTATUSCODES",
-                                       "8BITMIME"), replies=None):
+                                       "8BITMIME"), replies=None,
+                 host="127.0.0.1", port=0, smtp=False):
+        self.smtp = smtp
+        self.host = host
         self.caps = caps
         self.replies = replies or {}
         self.lines = []             # every command line received
@@ -335,7 +344,8 @@ class FakeLmtp:
         self.conns = 0
         self.stopping = threading.Event()
         self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, port))
         self.lsock.listen(8)
         self.lsock.settimeout(0.2)
         self.port = self.lsock.getsockname()[1]
@@ -425,11 +435,22 @@ class FakeLmtp:
             line = self.line(conn)
             self.lines.append(line.decode("utf-8", "replace"))
             verb = line[:4].upper()
-            if verb == b"LHLO":
+            if verb in (b"LHLO", b"EHLO"):
                 lhlo = "\r\n".join(["250-fake.example.test"] +
                                    ["250-" + c for c in self.caps])
                 lhlo = lhlo[::-1].replace("-052", " 052", 1)[::-1]
-                if not self.say(conn, "LHLO", lhlo):
+                if not self.say(conn, verb.decode(), lhlo):
+                    return
+            elif verb == b"HELO":
+                if not self.say(conn, "HELO", "250 fake.example.test"):
+                    return
+            elif line.upper() == b"STARTTLS":
+                if self.replies.get("STARTTLS") == "BREAK":
+                    conn.sendall(b"220 2.0.0 Go ahead\r\n")
+                    self.recv(conn)     # the ClientHello
+                    conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+                    return
+                if not self.say(conn, "STARTTLS", "454 4.7.0 No TLS"):
                     return
             elif verb == b"MAIL":
                 rcpts = []
@@ -474,6 +495,8 @@ class FakeLmtp:
                 self.say(conn, "", "500 5.5.2 What?")
 
     def finals(self, conn, rcpts):
+        if self.smtp:
+            return self.say(conn, "FINAL", "250 2.0.0 Ok: queued")
         for a in rcpts:
             if not self.say(conn, "FINAL:" + a, "250 2.0.0 <%s> Saved" % a):
                 return False
