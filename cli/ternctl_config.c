@@ -35,8 +35,8 @@
 #include <sys/stat.h>
 
 #include "buf.h"
-#include "lineio.h"
 #include "conf.h"
+#include "lineio.h"
 #include "master.h"
 #include "priv.h"
 #include "ternctl.h"

@@ -179,7 +179,7 @@ int
 tlsproxy_dane_parse(const struct attr_msg *m, struct tlsproxy_dane *d,
     size_t *nattrs_r, const char **err_r)
 {
-	char buf[6 + 2 * TLSPROXY_TLSA_DATA_MAX + 1], name[16];
+	char buf[6 + 2 * TLSPROXY_TLSA_DATA_MAX + 1], name[32];
 	char names[TLSPROXY_DANE_NAMES_MAX * 256];
 	size_t n, i;
 

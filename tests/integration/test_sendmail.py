@@ -14,6 +14,7 @@ write into maildrop/ directly; a malformed maildrop file goes to
 corrupt/ and is logged; terndrop refuses oversize or malformed input and
 a configuration a user could have written."""
 import os
+import pwd
 import re
 import shutil
 import stat
@@ -169,7 +170,8 @@ class Sendmail(unittest.TestCase):
         self.assertRegex(h, r"(?m)^Date: ")
         self.assertRegex(h, r"(?m)^Message-ID: <%s@%s>"
                          % (QID_RE, re.escape(MYHOSTNAME)))
-        login = user if user is not None else "root"
+        login = user if user is not None else \
+            pwd.getpwuid(os.getuid()).pw_name
         self.assertRegex(h, r"(?m)^From: %s@%s$"
                          % (re.escape(login), re.escape(MYHOSTNAME)))
         self.assertIn("Subject: hello", h)
@@ -450,8 +452,8 @@ class Sendmail(unittest.TestCase):
                                  timeout=WAIT))
         self.assertFalse(os.path.exists(path))
         self.assertTrue(wait_for(lambda: re.search(
-            r"%s: malformed maildrop file from uid 0: truncated content: "
-            r"moved to corrupt/" % qid, self.t.log())))
+            r"%s: malformed maildrop file from uid %d: truncated content: "
+            r"moved to corrupt/" % (qid, os.getuid()), self.t.log())))
 
     def terndrop(self, data, user=None, etc=None):
         cmd = [os.path.join(self.t.sbin, "terndrop"), "-C",

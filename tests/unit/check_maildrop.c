@@ -461,6 +461,7 @@ maildrop_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("file");
+	tcase_set_timeout(tc, 60);	/* 10,000 recipients under ASan */
 	tcase_add_test(tc, test_write_exact);
 	tcase_add_test(tc, test_write_null_sender_binary_content);
 	tcase_add_test(tc, test_write_refuses);
