@@ -233,6 +233,15 @@ class Tern:
         if IS_ROOT:
             lines += ["mail_owner = %s" % TEST_USER,
                       "setgid_group = %s" % TEST_GROUP]
+        if "dns_resolver_config" not in extra:
+            # No DNS query ever leaves the machine: every name is refused
+            # at once (the SMTP client defers remote mail, 4.4.3).  Tests
+            # of DNS give their own file.
+            dns = os.path.join(self.etc, "dns-refuse.conf")
+            with open(dns, "w") as f:
+                f.write('server:\n    local-zone: "." refuse\n')
+            os.chmod(dns, 0o644)
+            lines.append("dns_resolver_config = %s" % dns)
         with open(os.path.join(self.etc, "tern.conf"), "w") as f:
             f.write("\n".join(lines) + "\n" + extra)
 

@@ -41,7 +41,9 @@ SERVICES = ("bounce unix private/bounce y n 50 0 - bounce\n"
             "virtual unix private/virtual n n - 0 - virtual\n"
             "smtp-client unix private/smtp y n - 0 - smtp\n")
 QMGR = "qmgr unix private/qmgr y n 1 1 - qmgr\n"
-REMOTE_REASON = "SMTP client not available yet"
+REMOTE_REASON = ("Host or domain name not found. Name service error for "
+                 "name=remote.example type=MX: remote.example: error "
+                 "answer (rcode 5)")
 TERNCTL = os.path.join(BUILD, "cli", "ternctl")
 VERBS = ("list", "show", "flush", "delete", "hold", "release", "requeue")
 
