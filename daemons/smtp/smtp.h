@@ -34,6 +34,7 @@
 
 #include "deliver.h"
 #include "smtpc.h"
+#include "tls_policy.h"
 
 struct conf;
 
@@ -84,7 +85,7 @@ struct smtp_tls_policy {
 	 */
 	char		match[SMTP_NAME_MAX + 1];
 	/* The smtp_tls_policy_maps key that gave it; "" for the default. */
-	char		key[SMTP_NAME_MAX + 8];
+	char		key[TLS_POLICY_KEY_MAX + 1];
 	/*
 	 * One host's DANE outcome (smtp_tls_dane): level SMTP_TLS_DANE
 	 * with the usable records (tlsa, owned by the caller), the TLSA

@@ -335,6 +335,10 @@ smtp_out_deliver(struct smtp_agent *a, struct deliver_req *req)
 		    "TLS policy for %s: %s", d.host, err);
 		goto out;
 	}
+	if (pol.key[0] != '\0')
+		log_info("%s: TLS policy for %s: %s (smtp_tls_policy_maps, "
+		    "key %s)", req->queue_id, req->nexthop,
+		    smtp_tls_level_name(pol.level), pol.key);
 	if (s->open && strcmp(s->nexthop, req->nexthop) != 0)
 		smtp_sess_quit(a);
 	if (s->open && smtp_sess_reuse(a, req, t.rep)) {

@@ -232,6 +232,10 @@ class PolicyMapTest(DaneBase):
         q, r = self.send("bad.signed.test")
         self.assert_result(r, "deferred", "4.7.5", "Cannot start TLS")
         self.assertEqual(p.handler.envelopes, [])
+        self.assertIn("%s: TLS policy for bad.signed.test:%d: dane "
+                      "(smtp_tls_policy_maps, key bad.signed.test:%d)" % (
+                          os.path.basename(q), self.peer_port,
+                          self.peer_port), self.t.log())
 
     def test_default_may_elsewhere(self):
         # ta.signed.test is not in the table: may, the TLSA ignored.
