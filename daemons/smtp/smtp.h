@@ -84,6 +84,14 @@ struct smtp_tls_policy {
 	 * server connected to (the MX host, or the host in brackets).
 	 */
 	char		match[SMTP_NAME_MAX + 1];
+	/*
+	 * Or, when the policy names more than one (or a ".domain"), all of
+	 * them for tlsproxy's ca_names, match_hostname standing for the
+	 * host connected to; match is then only the name sent as SNI.
+	 */
+	bool		match_hostname;
+	size_t		nnames;
+	char		names[TLS_POLICY_MATCH_MAX][TLS_POLICY_NAME_MAX + 1];
 	/* The smtp_tls_policy_maps key that gave it; "" for the default. */
 	char		key[TLS_POLICY_KEY_MAX + 1];
 	/*
@@ -292,10 +300,9 @@ size_t	smtp_dest_lookup(struct smtp_agent *, const char *queue_id,
 /*
  * smtp_tls_policy -- the TLS policy for next hop d (the request's next
  * hop string is nexthop): lib/tls_policy, smtp_tls_policy_maps first,
- * else smtp_tls_security_level.  For verify and secure, the one name a
- * certificate must cover (tlsproxy's verify=ca checks one name: see
- * smtp_tls.c for how the policy's match names come down to it).  This
- * is the one place that decides it.  Returns 0, or -1 with err set (a
+ * else smtp_tls_security_level.  For verify and secure, the names a
+ * certificate may cover: one (server_name), or several (tlsproxy's
+ * ca_names).  This is the one place that decides it.  Returns 0, or -1 with err set (a
  * table that cannot answer, a bad value: the recipients are then
  * deferred 4.7.5).
  */
@@ -323,9 +330,10 @@ const char *smtp_tls_level_name(enum smtp_tls_level);
 /*
  * smtp_tls_start -- after the server answered 220 to STARTTLS: hand the
  * session's socket to tlsproxy with a socketpair end (docs/ipc.md,
- * "smtp client -> tlsproxy"), verify=none below verify, verify=ca with
- * smtp_tls_CAfile (or the system store) at verify and secure, the name
- * the certificate must cover being server_name.  On success the session
+ * "smtp client -> tlsproxy"), verify=none at may and encrypt, verify=ca
+ * with smtp_tls_CAfile (or the system store) at verify and secure, the
+ * name the certificate must cover being server_name, or the names being
+ * ca_names; verify=dane with the host's TLSA records at dane.  On success the session
  * speaks plaintext over the socketpair and one line is logged:
  * "QID: Verified TLS connection established to R: TLSv1.3 with cipher
  * C".  On failure the connection is closed (never plaintext after

@@ -59,38 +59,36 @@ smtp_tls_level_name(enum smtp_tls_level l)
 }
 
 /*
- * The one name tlsproxy's verify=ca checks (gnutls_session_set_verify_cert
- * takes one reference name).  Of the policy's match names, "hostname"
- * (each server's own name: "") and host names are exact names; a
- * ".domain" (dot-nexthop among them, from secure's default
- * "nexthop:dot-nexthop") stands for the names below a domain, which one
- * reference name cannot express, and is left out: stricter, never
- * weaker (a certificate that covers only a subdomain of the next hop is
- * refused).  Exactly one exact name must remain; a match= list of two
- * or more exact names, or of .domain names alone, defers with a clear
- * reason rather than checking less or other than the table says.
+ * The names a certificate may cover, from the policy's match names
+ * (lib/tls_policy resolved nexthop and dot-nexthop; "hostname" is
+ * match_hostname).  One exact name (the default of verify: the host
+ * connected to; "match=nexthop"; a host name) goes as tlsproxy's
+ * server_name, checked by GnuTLS alone.  Anything else (secure's default
+ * "nexthop:dot-nexthop", any list, a ".domain") goes whole as ca_names:
+ * tlsproxy checks the chain, then that the leaf covers one of the names,
+ * ".domain" meaning a dNSName below domain.
  */
-static int
-match_name(const struct tls_policy *tp, struct smtp_tls_policy *p,
-    char *err, size_t errsz)
+static void
+match_names(const struct tls_policy *tp, struct smtp_tls_policy *p)
 {
 	size_t i, exact = tp->match_hostname ? 1 : 0;
+	bool dot = false;
 
 	p->match[0] = '\0';
 	for (i = 0; i < tp->nmatch; i++) {
 		if (tp->match[i][0] == '.')
-			continue;
-		if (exact++ == 0)
+			dot = true;
+		else if (exact++ == 0)
 			strlcpy(p->match, tp->match[i], sizeof(p->match));
 	}
-	if (exact == 1)
-		return 0;
-	snprintf(err, errsz, "%s policy%s%s: match= needs exactly one name "
-	    "that is \"hostname\", \"nexthop\" or a host name (has %zu), as "
-	    "the certificate check takes one name",
-	    tls_policy_level_name(tp->level), tp->key[0] != '\0' ?
-	    " from smtp_tls_policy_maps key " : "", tp->key, exact);
-	return -1;
+	if (exact == 1 && !dot)
+		return;
+	/* SNI: the first exact name, else the host connected to (""). */
+	if (tp->match_hostname)
+		p->match[0] = '\0';
+	p->match_hostname = tp->match_hostname;
+	p->nnames = tp->nmatch;
+	memcpy(p->names, tp->match, sizeof(p->names));
 }
 
 int
@@ -119,9 +117,8 @@ smtp_tls_policy(struct smtp_agent *a, const char *nexthop,
 	}
 	p->level = levels[i].level;
 	strlcpy(p->key, tp->key, sizeof(p->key));
-	if ((p->level == SMTP_TLS_VERIFY || p->level == SMTP_TLS_SECURE) &&
-	    match_name(tp, p, err, errsz) == -1)
-		goto out;
+	if (p->level == SMTP_TLS_VERIFY || p->level == SMTP_TLS_SECURE)
+		match_names(tp, p);
 	r = 0;
 out:
 	free(tp);
@@ -273,6 +270,27 @@ put_dane(struct buf *out, const struct smtp_tls_policy *p)
 	return r;
 }
 
+/* With several names: ca_names, "hostname" being the host connected to. */
+static int
+put_ca_names(struct buf *out, const struct smtp_tls_policy *p,
+    const struct smtp_cand *c)
+{
+	char names[(TLS_POLICY_MATCH_MAX + 1) * (TLS_POLICY_NAME_MAX + 1)];
+	size_t i;
+
+	if (p->nnames == 0 && !p->match_hostname)
+		return 0;
+	names[0] = '\0';
+	if (p->match_hostname)
+		strlcpy(names, c->host, sizeof(names));
+	for (i = 0; i < p->nnames; i++) {
+		if (names[0] != '\0')
+			strlcat(names, ":", sizeof(names));
+		strlcat(names, p->names[i], sizeof(names));
+	}
+	return attr_put_str(out, "ca_names", names);
+}
+
 /* Step 1: the request, with the server socket and our socketpair end. */
 static int
 send_request(struct smtp_agent *a, int ctl, int server, int plain,
@@ -299,7 +317,8 @@ send_request(struct smtp_agent *a, int ctl, int server, int plain,
 	    "none") == -1 ||
 	    attr_put_str(&out, "ca_file", ca ?
 	    conf_str(a->conf, "smtp_tls_CAfile") : "") == -1 ||
-	    (dane && put_dane(&out, p) == -1)) {
+	    (dane && put_dane(&out, p) == -1) ||
+	    (ca && put_ca_names(&out, p, c) == -1)) {
 		buf_clear(&out);
 		errno = EMSGSIZE;
 		return -1;

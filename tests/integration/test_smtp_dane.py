@@ -19,8 +19,9 @@ a usable TLSA exists; records that exist but none usable require TLS
 (encrypt); no TLSA, an unsigned zone: may (plaintext when the peer has
 no STARTTLS); a bogus TLSA answer defers 4.7.5 and the next MX is tried;
 a CNAME'd MX host whose TLSA is at the CNAME target (RFC 7672 2.2.2);
-per-destination policy from smtp_tls_policy_maps, and a table value
-that cannot be enforced deferring."""
+per-destination policy from smtp_tls_policy_maps, match= lists of
+several names and ".domain" (tlsproxy's ca_names), and a table value
+that does not parse deferring."""
 import os
 import unittest
 
@@ -224,8 +225,17 @@ class PolicyMapTest(DaneBase):
         return ("smtp_tls_policy_maps = inline:{ "
                 "{ bad.signed.test:%d = dane }, "
                 "{ none.signed.test:%d = encrypt }, "
-                "{ [127.0.0.2]:%d = secure match=a.example:b.example }, "
-                "{ ee.signed.test:%d = nonsense } }\n" % (p, p, p, p))
+                "{ [127.0.0.2]:%d = secure match=a.example:%s }, "
+                "{ [127.0.0.3]:%d = secure match=.example.org }, "
+                "{ pkix.signed.test:%d = verify match=hostname:"
+                ".example.net }, "
+                "{ ee.signed.test:%d = nonsense } }\n"
+                % (p, p, p, tls_certs.HOSTNAME, p, p, p))
+
+    def own_ca_peer(self, host):
+        """A peer whose certificate (mail.example.org) chains to
+        smtp_tls_CAfile."""
+        return self.peer(host, cert=self.certs.server("rsa"))
 
     def test_dane_for_one_destination(self):
         p = self.peer()
@@ -250,13 +260,30 @@ class PolicyMapTest(DaneBase):
         self.assert_result(r, "deferred", "4.7.4", "TLS is required")
         self.assertEqual(p.handler.envelopes, [])
 
-    def test_unenforceable_match_list_defers(self):
-        p = self.peer()
+    def test_match_list_one_name_covered(self):
+        p = self.own_ca_peer(MX1)
         q = self.queue(["a@example.net"], plain("pol"))
-        [r] = self.deliver(q, "[127.0.0.2]:%d" % self.peer_port)
-        self.assert_result(r, "deferred", "4.7.5", "match= needs exactly "
-                           "one name")
-        self.assertEqual(p.conns, 0)
+        [r] = self.deliver(q, "[%s]:%d" % (MX1, self.peer_port))
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual(len(p.handler.envelopes), 1)
+        self.assertIn("Verified TLS connection established to "
+                      "127.0.0.2[127.0.0.2]", self.t.log())
+
+    def test_match_dot_domain(self):
+        p = self.own_ca_peer(MX2)
+        q = self.queue(["a@example.net"], plain("pol"))
+        [r] = self.deliver(q, "[%s]:%d" % (MX2, self.peer_port))
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual(len(p.handler.envelopes), 1)
+
+    def test_match_list_none_covered_defers(self):
+        # hostname is the MX host, mxpkix.signed.test; the certificate
+        # names mail.example.org.
+        p = self.own_ca_peer(MX1)
+        q, r = self.send("pkix.signed.test")
+        self.assert_result(r, "deferred", "4.7.5", "covers none of "
+                           "mxpkix.signed.test, .example.net")
+        self.assertEqual(p.handler.envelopes, [])
 
     def test_bad_table_value_defers(self):
         p = self.peer()
