@@ -2,14 +2,19 @@
  * SPDX-License-Identifier: ISC
  *
  * smtp_tls.c -- the SMTP client's TLS: the policy of a destination
- * (level, and the name a certificate must cover), and STARTTLS through
- * tlsproxy's client role (docs/ipc.md, "smtp client -> tlsproxy"): the
- * agent never holds a key, never parses a ciphertext byte, and never
- * speaks plaintext on a connection after the server agreed to TLS.
+ * (lib/tls_policy: smtp_tls_policy_maps, else smtp_tls_security_level;
+ * the level and the names a certificate must cover), DANE per MX host
+ * (RFC 7672: the TLSA records, and what their absence means), and
+ * STARTTLS through tlsproxy's client role (docs/ipc.md, "smtp client ->
+ * tlsproxy"): the agent never holds a key, never parses a ciphertext
+ * byte, and never speaks plaintext on a connection after the server
+ * agreed to TLS.
  *
  * Process:  smtp (mail_owner, no keys).
- * Input:    tern.conf (trusted); tlsproxy's answers (a trusted service,
- *           parsed with attr.h's limits).
+ * Input:    tern.conf and smtp_tls_policy_maps (trusted, parsed by
+ *           lib/tls_policy); TLSA answers (untrusted, parsed by lib/dns);
+ *           tlsproxy's answers (a trusted service, parsed with attr.h's
+ *           limits).
  * Failure:  a handshake that fails closes the connection and returns -1
  *           with a reason; the caller decides what the level allows.
  */
