@@ -200,18 +200,18 @@ check_tls_level(const char *v, const char **err_r)
 	return -1;
 }
 
-/* The SMTP client's levels; dane comes with lib/tls_policy. */
+/* The SMTP client's levels (lib/tls_policy.h). */
 static int
 check_smtp_tls_level(const char *v, const char **err_r)
 {
-	static const char *const ok[] = { "none", "may", "encrypt",
+	static const char *const ok[] = { "none", "may", "encrypt", "dane",
 	    "verify", "secure" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(v, ok[i]) == 0)
 			return 0;
-	*err_r = "expected none, may, encrypt, verify or secure";
+	*err_r = "expected none, may, encrypt, dane, verify or secure";
 	return -1;
 }
 
@@ -483,7 +483,8 @@ const struct conf_param conf_params[] = {
 	    "longest wait for the reply to QUIT"),
 	PARAM("smtp_tls_security_level", CONF_STR, "may", 0, 0,
 	    check_smtp_tls_level,
-	    "none, may, encrypt, verify (MX host name) or secure (domain)"),
+	    "none, may, encrypt, dane (RFC 7672), verify (MX host) or secure "
+	    "(domain)"),
 	PARAM("smtp_tls_CAfile", CONF_STR, "", 0, 0, check_log_file,
 	    "PEM CA bundle for verify and secure; empty: the system store"),
 	PARAM("inet_protocols", CONF_STR, "all", 0, 0, check_inet_protocols,

@@ -34,6 +34,7 @@
 
 #include "deliver.h"
 #include "smtpc.h"
+#include "tls_policy.h"
 
 struct conf;
 
@@ -66,11 +67,14 @@ enum smtp_tls_level {
 	SMTP_TLS_NONE,		/* never STARTTLS */
 	SMTP_TLS_MAY,		/* when offered; plaintext otherwise */
 	SMTP_TLS_ENCRYPT,	/* required, certificate not checked */
+	SMTP_TLS_DANE,		/* RFC 7672, decided per MX host */
 	SMTP_TLS_VERIFY,	/* required, the MX host name verified */
 	SMTP_TLS_SECURE		/* required, the next-hop domain verified */
 };
 
 #define SMTP_NAME_MAX	253
+
+struct dns_tlsa_list;
 
 struct smtp_tls_policy {
 	enum smtp_tls_level level;
@@ -80,8 +84,27 @@ struct smtp_tls_policy {
 	 * server connected to (the MX host, or the host in brackets).
 	 */
 	char		match[SMTP_NAME_MAX + 1];
+	/*
+	 * Or, when the policy names more than one (or a ".domain"), all of
+	 * them for tlsproxy's ca_names, match_hostname standing for the
+	 * host connected to; match is then only the name sent as SNI.
+	 */
+	bool		match_hostname;
+	size_t		nnames;
+	char		names[TLS_POLICY_MATCH_MAX][TLS_POLICY_NAME_MAX + 1];
+	/* The smtp_tls_policy_maps key that gave it; "" for the default. */
+	char		key[TLS_POLICY_KEY_MAX + 1];
+	/*
+	 * One host's DANE outcome (smtp_tls_dane): level SMTP_TLS_DANE
+	 * with the usable records (tlsa, owned by the caller), the TLSA
+	 * base domain (sent as server_name, SNI) and dane_names; or the
+	 * level the host falls back to, and why in dane_why.
+	 */
+	const struct dns_tlsa_list *tlsa;
+	char		dane_base[SMTP_NAME_MAX + 1];
+	char		dane_names[2 * SMTP_NAME_MAX + 2];
+	char		dane_why[160];
 };
-
 /* An SMTP next hop: "domain", "domain:port", "[host]", "[host]:port". */
 struct smtp_dest {
 	char		 host[SMTP_NAME_MAX + 1];	/* no brackets */
@@ -97,11 +120,19 @@ struct smtp_cand {
 	int		 family;
 	uint8_t		 sa[28];	/* struct sockaddr_in or _in6 */
 	unsigned	 salen;
+	/*
+	 * DANE (RFC 7672 2.2): the MX answer (or the proven absence of
+	 * MX) and this host's address answer were both DNSSEC-validated;
+	 * canon the host name after CNAMEs ("" when none was followed).
+	 */
+	bool		 dnssec;
+	char		 canon[SMTP_NAME_MAX + 1];
 };
 
 #define SMTP_CAND_MAX	64
 
 struct dns;
+struct tls_policy_ctx;
 
 struct smtp_agent {
 	bool		 lmtp;		/* --lmtp */
@@ -114,6 +145,7 @@ struct smtp_agent {
 	const char	*queue_dir;
 	const char	*dns_config;	/* dns_resolver_config */
 	struct dns	*dns;		/* opened at the first lookup */
+	struct tls_policy_ctx *tls_policy; /* opened at the first use */
 	int		 families;	/* inet_protocols: DNS_INET4|6 */
 	int		 starttls_ms;	/* smtp_starttls_timeout */
 	size_t		 mx_address_limit;
@@ -266,15 +298,31 @@ size_t	smtp_dest_lookup(struct smtp_agent *, const char *queue_id,
 /* ---- smtp_tls.c -------------------------------------------------------------- */
 
 /*
- * smtp_tls_policy -- the TLS policy for next hop d: the level from
- * smtp_tls_security_level; for secure, the next-hop domain as the name
- * to match; for verify, each server's host name.  This is the one place
- * that decides it: per-destination tables (smtp_tls_policy_maps) and
- * DANE extend it.  Returns 0, or -1 with err set (the recipients are
- * then deferred 4.7.5).
+ * smtp_tls_policy -- the TLS policy for next hop d (the request's next
+ * hop string is nexthop): lib/tls_policy, smtp_tls_policy_maps first,
+ * else smtp_tls_security_level.  For verify and secure, the names a
+ * certificate may cover: one (server_name), or several (tlsproxy's
+ * ca_names).  This is the one place that decides it.  Returns 0, or -1 with err set (a
+ * table that cannot answer, a bad value: the recipients are then
+ * deferred 4.7.5).
  */
-int	smtp_tls_policy(const struct smtp_agent *, const struct smtp_dest *d,
-	    struct smtp_tls_policy *, char *err, size_t errsz);
+int	smtp_tls_policy(struct smtp_agent *, const char *nexthop,
+	    const struct smtp_dest *d, struct smtp_tls_policy *, char *err,
+	    size_t errsz);
+
+/*
+ * smtp_tls_dane -- at level dane, what host c asks for (RFC 7672 2.2):
+ * *hp is a copy of *p with the level that applies: SMTP_TLS_DANE with
+ * the usable TLSA records (read into *tl) when they are secure; encrypt
+ * when secure records exist but none is usable; may when there are none
+ * (secure denial) or the MX or address answer, or the TLSA answer, was
+ * not validated (dane_why says which).  Returns 0, or -1 with why set
+ * when the TLSA lookup failed or was bogus: this host is deferred
+ * (4.7.5) and the next one tried.
+ */
+int	smtp_tls_dane(struct smtp_agent *, const struct smtp_dest *d, const struct smtp_cand *c,
+	    const struct smtp_tls_policy *p, struct smtp_tls_policy *hp,
+	    struct dns_tlsa_list *tl, char *why, size_t whysz);
 
 /* smtp_tls_level_name -- "none", "may", ... */
 const char *smtp_tls_level_name(enum smtp_tls_level);
@@ -282,9 +330,10 @@ const char *smtp_tls_level_name(enum smtp_tls_level);
 /*
  * smtp_tls_start -- after the server answered 220 to STARTTLS: hand the
  * session's socket to tlsproxy with a socketpair end (docs/ipc.md,
- * "smtp client -> tlsproxy"), verify=none below verify, verify=ca with
- * smtp_tls_CAfile (or the system store) at verify and secure, the name
- * the certificate must cover being server_name.  On success the session
+ * "smtp client -> tlsproxy"), verify=none at may and encrypt, verify=ca
+ * with smtp_tls_CAfile (or the system store) at verify and secure, the
+ * name the certificate must cover being server_name, or the names being
+ * ca_names; verify=dane with the host's TLSA records at dane.  On success the session
  * speaks plaintext over the socketpair and one line is logged:
  * "QID: Verified TLS connection established to R: TLSv1.3 with cipher
  * C".  On failure the connection is closed (never plaintext after

@@ -21,6 +21,7 @@
 #include "dns.h"
 #include "log.h"
 #include "smtp.h"
+#include "tls_policy.h"
 #include "xmem.h"
 
 static int
@@ -108,6 +109,7 @@ smtp_agent_clear(struct smtp_agent *a)
 {
 	smtp_sess_quit(a);
 	dns_close(&a->dns);
+	tls_policy_close(&a->tls_policy);
 }
 
 int64_t

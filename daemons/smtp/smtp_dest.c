@@ -219,8 +219,8 @@ literal(struct smtp_agent *a, const struct smtp_dest *d,
  */
 static size_t
 add_host(struct smtp_agent *a, const char *queue_id, const char *host,
-    unsigned port, struct smtp_cand *cands, size_t n, size_t max,
-    enum dns_result *res_r, char *why, size_t whysz)
+    bool mx_secure, unsigned port, struct smtp_cand *cands, size_t n,
+    size_t max, enum dns_result *res_r, char *why, size_t whysz)
 {
 	struct dns_addr_list *al;
 	size_t i;
@@ -232,9 +232,14 @@ add_host(struct smtp_agent *a, const char *queue_id, const char *host,
 		    al->info.why : dns_result_str(*res_r));
 		log_info("%s: no address for %s: %s", queue_id, host, why);
 	}
-	for (i = 0; *res_r == DNS_OK && i < al->n && n < max; i++)
-		cand_fill(&cands[n++], host, al->addr[i].family,
+	for (i = 0; *res_r == DNS_OK && i < al->n && n < max; i++) {
+		cand_fill(&cands[n], host, al->addr[i].family,
 		    &al->addr[i].u, port);
+		cands[n].dnssec = mx_secure && al->info.secure;
+		strlcpy(cands[n].canon, al->info.canon,
+		    sizeof(cands[n].canon));
+		n++;
+	}
 	free(al);
 	return n;
 }
@@ -272,14 +277,15 @@ mx_hosts(struct smtp_agent *a, const char *queue_id,
 		break;
 	case DNS_NODATA:
 		/* RFC 5321 5.1: no MX, the domain is its own mail host. */
-		n = add_host(a, queue_id, d->host, d->port, cands, 0, max,
-		    &ar, why, sizeof(why));
+		n = add_host(a, queue_id, d->host, ml->info.secure, d->port,
+		    cands, 0, max, &ar, why, sizeof(why));
 		temp = ar == DNS_TEMPFAIL;
 		break;
 	case DNS_OK:
 		for (i = 0; i < ml->n && n < max; i++) {
-			n = add_host(a, queue_id, ml->mx[i].host, d->port,
-			    cands, n, max, &ar, why, sizeof(why));
+			n = add_host(a, queue_id, ml->mx[i].host,
+			    ml->info.secure, d->port, cands, n, max, &ar, why,
+			    sizeof(why));
 			temp = temp || ar == DNS_TEMPFAIL;
 		}
 		break;
@@ -309,8 +315,8 @@ smtp_dest_lookup(struct smtp_agent *a, const char *queue_id,
 		return 0;
 	if (d->mx)
 		return mx_hosts(a, queue_id, d, cands, max, fail);
-	n = add_host(a, queue_id, d->host, d->port, cands, 0, max, &r, why,
-	    sizeof(why));
+	n = add_host(a, queue_id, d->host, true, d->port, cands, 0, max, &r,
+	    why, sizeof(why));
 	if (n == 0)
 		fail_set(fail, r == DNS_TEMPFAIL ? DELIVER_DEFERRED :
 		    DELIVER_BOUNCED, r == DNS_TEMPFAIL ? "4.4.3" : "5.4.4",

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "log.h"
 #include "smtp.h"
 #include "xmem.h"
@@ -205,6 +206,48 @@ try_one(struct try *t)
 	return 0;
 }
 
+/* The DANE outcome of the last host looked at. */
+struct dane_last {
+	char	host[SMTP_NAME_MAX + 1];
+	int	r;
+	char	why[DELIVER_TEXT_MAX + 1];
+};
+
+/*
+ * At level dane: the policy of t->c's host into *hp (looked up once for
+ * a run of addresses of the same host).  0, or -1 with t->at saying why
+ * this host is deferred (a failed or bogus TLSA lookup).
+ */
+static int
+host_policy(struct try *t, const struct smtp_tls_policy *pol,
+    struct smtp_tls_policy *hp, struct dns_tlsa_list *tl,
+    struct dane_last *last)
+{
+	if (pol->level != SMTP_TLS_DANE) {
+		*hp = *pol;
+		return 0;
+	}
+	if (last->host[0] == '\0' || strcmp(last->host, t->c->host) != 0) {
+		strlcpy(last->host, t->c->host, sizeof(last->host));
+		last->r = smtp_tls_dane(t->a, t->d, t->c, pol, hp, tl,
+		    last->why, sizeof(last->why));
+		if (last->r == -1)
+			log_info("%s: DANE: %s: %s: deferring this host",
+			    t->req->queue_id, t->c->host, last->why);
+		else
+			log_info("%s: DANE: %s: %s: %s", t->req->queue_id,
+			    t->c->host, hp->dane_why,
+			    hp->level == SMTP_TLS_DANE ? "TLS required, the "
+			    "certificate checked against TLSA" :
+			    hp->level == SMTP_TLS_ENCRYPT ? "TLS required, "
+			    "no certificate check (encrypt)" :
+			    "opportunistic TLS (may)");
+	}
+	if (last->r == -1)
+		why_set(t->at, "4.7.5", "%s", last->why);
+	return last->r;
+}
+
 /*
  * Each address in turn, at most mx_session_limit sessions (greetings):
  * 0 with a ready session, or -1 with *best the failure to report: the
@@ -215,22 +258,40 @@ static int
 try_all(struct try *t, const struct smtp_cand *cands, size_t n,
     struct attempt *best, char *relay, size_t rsz)
 {
+	const struct smtp_tls_policy *pol = t->pol;
+	struct smtp_tls_policy *hp;
+	struct dns_tlsa_list *tl;
+	struct dane_last *last;
 	size_t i, sessions = 0;
+	int r = -1;
 
 	memset(best, 0, sizeof(*best));
+	hp = xmalloc(sizeof(*hp));
+	tl = xmalloc(sizeof(*tl));
+	last = xcalloc(1, sizeof(*last));
+	t->pol = hp;
 	for (i = 0; i < n && sessions < t->a->mx_session_limit; i++) {
 		t->c = &cands[i];
 		t->plaintext = false;
 		memset(t->at, 0, sizeof(*t->at));
-		if (try_one(t) == 0)
-			return 0;
-		if (t->at->tls_failed && t->pol->level == SMTP_TLS_MAY) {
-			log_info("%s: trying %s again without TLS",
-			    t->req->queue_id, t->a->sess.relay);
-			t->plaintext = true;
-			if (try_one(t) == 0)
-				return 0;
-		}
+		if (host_policy(t, pol, hp, tl, last) == 0) {
+			if (try_one(t) == 0) {
+				r = 0;
+				break;
+			}
+			if (t->at->tls_failed && hp->level == SMTP_TLS_MAY) {
+				log_info("%s: trying %s again without TLS",
+				    t->req->queue_id, t->a->sess.relay);
+				t->plaintext = true;
+				if (try_one(t) == 0) {
+					r = 0;
+					break;
+				}
+			}
+		} else if ((size_t)snprintf(t->a->sess.relay,
+		    sizeof(t->a->sess.relay), "%s[%s]:%u", t->c->host,
+		    t->c->addr, t->d->port) >= sizeof(t->a->sess.relay))
+			bug("smtp: relay name longer than its buffer");
 		if (t->at->greeted)
 			sessions++;
 		log_info("%s: %s", t->req->queue_id, t->at->why.text);
@@ -239,7 +300,11 @@ try_all(struct try *t, const struct smtp_cand *cands, size_t n,
 			strlcpy(relay, t->a->sess.relay, rsz);
 		}
 	}
-	return -1;
+	t->pol = pol;
+	free(last);
+	free(tl);
+	free(hp);
+	return r;
 }
 
 void
@@ -264,11 +329,16 @@ smtp_out_deliver(struct smtp_agent *a, struct deliver_req *req)
 		    "bad SMTP next hop \"%s\": %s", req->nexthop, perr);
 		goto out;
 	}
-	if (smtp_tls_policy(a, &d, &pol, err, sizeof(err)) == -1) {
+	if (smtp_tls_policy(a, req->nexthop, &d, &pol, err, sizeof(err)) ==
+	    -1) {
 		smtp_set_rest(req, DELIVER_DEFERRED, "4.7.5", "none",
 		    "TLS policy for %s: %s", d.host, err);
 		goto out;
 	}
+	if (pol.key[0] != '\0')
+		log_info("%s: TLS policy for %s: %s (smtp_tls_policy_maps, "
+		    "key %s)", req->queue_id, req->nexthop,
+		    smtp_tls_level_name(pol.level), pol.key);
 	if (s->open && strcmp(s->nexthop, req->nexthop) != 0)
 		smtp_sess_quit(a);
 	if (s->open && smtp_sess_reuse(a, req, t.rep)) {

@@ -41,7 +41,7 @@ struct service_ctx;
 #define TLSPROXY_PROTO		"tlsproxy/1"
 
 #define TLSPROXY_CACHE_MAX	1000		/* client sessions kept */
-#define TLSPROXY_KEY_MAX	1400		/* room for a cache key */
+#define TLSPROXY_KEY_MAX	1500		/* room for a cache key */
 
 /* DANE (RFC 7672): bounds of the TLSA records of one client request. */
 #define TLSPROXY_TLSA_MAX	16	/* records (lib/dns.h DNS_TLSA_MAX) */
@@ -50,6 +50,7 @@ struct service_ctx;
 #define TLSPROXY_DANE_NAMES_MAX	4	/* names a DANE-TA chain may match */
 #define TLSPROXY_CHAIN_MAX	16	/* certificates of a server's chain */
 #define TLSPROXY_DANE_MATCH_MAX	8	/* "3 1 1" and its NUL */
+#define TLSPROXY_CA_NAMES_MAX	8	/* ca_names (lib/tls_policy.h's match=) */
 
 enum tlsproxy_role {
 	TLSPROXY_SERVER,	/* request=server, from smtpd */
@@ -93,6 +94,12 @@ struct tlsproxy_req {
 	char		 server_port[8];
 	enum tlsproxy_verify verify;
 	char		 ca_file[1024];		/* "": the system store */
+	/*
+	 * verify=ca with ca_names: the names the leaf may cover instead of
+	 * server_name (then SNI only); ".domain" is any name below domain.
+	 */
+	size_t		 nca_names;
+	char		 ca_names[TLSPROXY_CA_NAMES_MAX][256];
 	struct tlsproxy_dane dane;		/* verify=dane */
 	/* both */
 	char		 service[64];
@@ -230,7 +237,8 @@ struct tlsproxy_client_state {
 	const struct tlsproxy_req *req;
 	char		 key[TLSPROXY_KEY_MAX];	/* cache key */
 	char		 dane_match[TLSPROXY_DANE_MATCH_MAX];	/* "3 1 1" */
-	char		 dane_err[TLS_ERR_MAX];	/* why no record matched */
+	/* Why verification failed: no TLSA record matched, or ca_names. */
+	char		 dane_err[TLS_ERR_MAX];
 };
 
 /*

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
+
 #include "tlsproxy.h"
 #include "xmem.h"
 
@@ -31,6 +33,30 @@ struct entry {
 static struct entry cache[TLSPROXY_CACHE_MAX];
 static size_t ncache;
 
+/* The SHA-256 of ca_names in their order, as hex. */
+static void
+names_digest(const struct tlsproxy_req *req, char *hex, size_t sz)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t md[32];
+	size_t i;
+	gnutls_hash_hd_t h;
+
+	hex[0] = '\0';
+	if (sz < 2 * sizeof(md) + 1 || gnutls_hash_init(&h,
+	    GNUTLS_DIG_SHA256) < 0)
+		return;
+	for (i = 0; i < req->nca_names; i++)
+		(void)gnutls_hash(h, req->ca_names[i],
+		    strlen(req->ca_names[i]) + 1);
+	gnutls_hash_deinit(h, md);
+	for (i = 0; i < sizeof(md); i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	hex[2 * sizeof(md)] = '\0';
+}
+
 void
 tlsproxy_cache_key(const struct tlsproxy_req *req, char *key, size_t sz)
 {
@@ -42,6 +68,11 @@ tlsproxy_cache_key(const struct tlsproxy_req *req, char *key, size_t sz)
 	if (req->verify == TLSPROXY_VERIFY_CA) {
 		strlcat(key, " ca=", sz);
 		strlcat(key, req->ca_file, sz);
+		if (req->nca_names > 0) {
+			names_digest(req, hex, sizeof(hex));
+			strlcat(key, " names=", sz);
+			strlcat(key, hex, sz);
+		}
 	} else if (req->verify == TLSPROXY_VERIFY_DANE) {
 		tlsproxy_dane_digest(&req->dane, hex, sizeof(hex));
 		strlcat(key, " dane=", sz);

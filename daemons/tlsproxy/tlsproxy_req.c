@@ -99,6 +99,61 @@ parse_server(const struct attr_msg *m, struct tlsproxy_req *req,
 	return 6;
 }
 
+/* A host name: labels of 1..63 letters, digits, "-", "_"; 1..253 bytes. */
+static bool
+ca_host_ok(const char *s, size_t n)
+{
+	size_t i, label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '-' || s[i] == '_') || ++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* ca_names: 1..TLSPROXY_CA_NAMES_MAX of "host" or ".domain", ":"-joined. */
+static int
+parse_ca_names(const struct attr_msg *m, struct tlsproxy_req *req,
+    const char **err_r)
+{
+	char names[TLSPROXY_CA_NAMES_MAX * 256];
+	const char *s = names, *end;
+	size_t n, dot;
+
+	if (attr_get_str(m, "ca_names", names, sizeof(names)) == -1) {
+		*err_r = "bad ca_names";
+		return -1;
+	}
+	for (;;) {
+		end = strchr(s, ':');
+		n = end != NULL ? (size_t)(end - s) : strlen(s);
+		dot = n > 0 && s[0] == '.';
+		if (!ca_host_ok(s + dot, n - dot)) {
+			*err_r = "bad name in ca_names";
+			return -1;
+		}
+		if (req->nca_names == TLSPROXY_CA_NAMES_MAX) {
+			*err_r = "too many ca_names";
+			return -1;
+		}
+		memcpy(req->ca_names[req->nca_names], s, n);
+		req->ca_names[req->nca_names][n] = '\0';
+		req->nca_names++;
+		if (end == NULL)
+			return 0;
+		s = end + 1;
+	}
+}
+
 static int
 parse_client(const struct attr_msg *m, struct tlsproxy_req *req,
     const char **err_r)
@@ -127,6 +182,15 @@ parse_client(const struct attr_msg *m, struct tlsproxy_req *req,
 		return -1;
 	}
 	make_ident(req, req->server_name, req->server_addr);
+	if (attr_find(m, "ca_names") != NULL) {
+		if (req->verify != TLSPROXY_VERIFY_CA) {
+			*err_r = "ca_names without verify=ca";
+			return -1;
+		}
+		if (parse_ca_names(m, req, err_r) == -1)
+			return -1;
+		return 9;
+	}
 	if (req->verify != TLSPROXY_VERIFY_DANE)
 		return 8;
 	/* DANE trusts the TLSA records only, never a CA file. */

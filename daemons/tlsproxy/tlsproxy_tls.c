@@ -21,7 +21,10 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <gnutls/x509.h>
 
 #include "conf.h"
 #include "log.h"
@@ -350,9 +353,13 @@ tlsproxy_tls_client_session(int fd, struct tlsproxy_client_state *st,
 		gnutls_deinit(s);
 		return -1;
 	}
-	/* RFC 6125 name checks; a failure fails the handshake. */
+	/*
+	 * RFC 6125 name checks; a failure fails the handshake.  With
+	 * ca_names the chain alone here, the names in client_done.
+	 */
 	if (req->verify == TLSPROXY_VERIFY_CA)
-		gnutls_session_set_verify_cert(s, req->server_name, 0);
+		gnutls_session_set_verify_cert(s, req->nca_names > 0 ? NULL :
+		    req->server_name, 0);
 	/* A session the server forgot only costs a full handshake. */
 	if (tlsproxy_cache_get(st->key, time(NULL), cli.cache_timeout, &data,
 	    &len) == 0)
@@ -391,6 +398,77 @@ tlsproxy_tls_verify_error(gnutls_session_t s, char *err, size_t errsz)
 		err[--len] = '\0';
 }
 
+/* A dNSName of the leaf that is below domain (".example.org")? */
+static bool
+below(gnutls_x509_crt_t leaf, const char *domain)
+{
+	char name[256];
+	size_t i, len, dlen = strlen(domain);
+	unsigned critical;
+	int r;
+
+	for (i = 0; i < 64; i++) {
+		len = sizeof(name) - 1;
+		r = gnutls_x509_crt_get_subject_alt_name(leaf, (unsigned)i,
+		    name, &len, &critical);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (r != GNUTLS_SAN_DNSNAME || len <= dlen ||
+		    len >= sizeof(name))
+			continue;
+		name[len] = '\0';
+		if (strlen(name) == len &&
+		    strcasecmp(name + len - dlen, domain) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * verify=ca with ca_names, after the handshake verified the chain (or
+ * resumed a session whose key holds these names): the leaf covers one
+ * of them.  -1 with st->dane_err set when it does not.
+ */
+static int
+ca_names_verify(gnutls_session_t s, struct tlsproxy_client_state *st)
+{
+	const struct tlsproxy_req *req = st->req;
+	const gnutls_datum_t *chain;
+	gnutls_x509_crt_t leaf;
+	unsigned n = 0;
+	size_t i, len;
+	bool ok = false;
+
+	chain = gnutls_certificate_get_peers(s, &n);
+	if (chain == NULL || n == 0 || gnutls_x509_crt_init(&leaf) < 0) {
+		strlcpy(st->dane_err, "no server certificate",
+		    sizeof(st->dane_err));
+		return -1;
+	}
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) <
+	    0) {
+		gnutls_x509_crt_deinit(leaf);
+		strlcpy(st->dane_err, "the server certificate does not "
+		    "parse", sizeof(st->dane_err));
+		return -1;
+	}
+	for (i = 0; i < req->nca_names && !ok; i++)
+		ok = req->ca_names[i][0] == '.' ? below(leaf,
+		    req->ca_names[i]) : gnutls_x509_crt_check_hostname2(leaf,
+		    req->ca_names[i], 0) != 0;
+	gnutls_x509_crt_deinit(leaf);
+	if (ok)
+		return 0;
+	snprintf(st->dane_err, sizeof(st->dane_err), "the server "
+	    "certificate covers none of ");
+	for (i = 0; i < req->nca_names; i++) {
+		len = strlen(st->dane_err);
+		snprintf(st->dane_err + len, sizeof(st->dane_err) - len, "%s%s",
+		    i > 0 ? ", " : "", req->ca_names[i]);
+	}
+	return -1;
+}
+
 int
 tlsproxy_tls_client_done(gnutls_session_t s,
     struct tlsproxy_client_state *st, bool *verified_r, char *err,
@@ -404,6 +482,9 @@ tlsproxy_tls_client_done(gnutls_session_t s,
 	 */
 	if (st->req->verify == TLSPROXY_VERIFY_DANE &&
 	    gnutls_session_is_resumed(s) && dane_verify(s, st) == -1)
+		return -1;
+	if (st->req->verify == TLSPROXY_VERIFY_CA && st->req->nca_names > 0 &&
+	    ca_names_verify(s, st) == -1)
 		return -1;
 	/* With verify=ca or dane the handshake failed unless it verified. */
 	*verified_r = st->req->verify != TLSPROXY_VERIFY_NONE;

@@ -15,7 +15,9 @@
  *           NUL-terminated, printable ASCII without spaces, a port
  *           1..65535, and an ident "name[addr]"; the other role's fields
  *           stay empty; a client request's ca_file is empty or absolute,
- *           and its cache key fits and starts with "ident:port"; DANE
+ *           and its cache key fits and starts with "ident:port";
+ *           ca_names only with verify=ca, each a host name or ".name",
+ *           and then a digest of them in the cache key; DANE
  *           records are usable (RFC 7672), of the length their matching
  *           type says, inside the pool, and the names host names; a
  *           request that does not parse leaves nothing behind; a request
@@ -82,7 +84,8 @@ check_server(const struct tlsproxy_req *req)
 	check_ident(req, req->client_name, req->client_addr);
 	CHECK(req->server_name[0] == '\0' && req->server_addr[0] == '\0' &&
 	    req->server_port[0] == '\0' && req->ca_file[0] == '\0' &&
-	    req->verify == TLSPROXY_VERIFY_NONE && req->dane.ntlsa == 0);
+	    req->verify == TLSPROXY_VERIFY_NONE && req->dane.ntlsa == 0 &&
+	    req->nca_names == 0);
 }
 
 static void
@@ -143,6 +146,25 @@ fuzz_strings(const uint8_t *data, size_t size)
 	check_dane(&d);
 }
 
+/* ca_names: only with verify=ca, each a name or ".name", in the key. */
+static void
+check_ca_names(const struct tlsproxy_req *req, const char *key)
+{
+	size_t i, n;
+
+	CHECK(req->nca_names <= TLSPROXY_CA_NAMES_MAX);
+	CHECK(req->nca_names == 0 || req->verify == TLSPROXY_VERIFY_CA);
+	CHECK((req->nca_names > 0) == (strstr(key, " names=") != NULL));
+	for (i = 0; i < req->nca_names; i++) {
+		n = strnlen(req->ca_names[i], sizeof(req->ca_names[i]));
+		CHECK(n >= 1 && n < sizeof(req->ca_names[i]));
+		CHECK(req->ca_names[i][n - 1] != '.');
+		CHECK(strchr(req->ca_names[i], ':') == NULL);
+		CHECK(strstr(req->ca_names[i], "..") == NULL);
+		check_word(req->ca_names[i], sizeof(req->ca_names[i]));
+	}
+}
+
 static void
 check_client(const struct tlsproxy_req *req)
 {
@@ -172,6 +194,7 @@ check_client(const struct tlsproxy_req *req)
 	} else
 		CHECK(req->dane.ntlsa == 0 && req->dane.nnames == 0);
 	check_dane(&req->dane);
+	check_ca_names(req, key);
 }
 
 int

@@ -12,9 +12,10 @@ virtual address, LMTP into a real Dovecot, an unknown user (refused at
 RCPT when smtpd can tell; else bounced, the RFC 3464 notice parsed with
 the email package), a message deferred then delivered once its mailbox
 comes back, one that expires, hold/ and corrupt/, mail loops, remote
-mail that waits for the SMTP client, and DSN NOTIFY=SUCCESS and
-NOTIFY=NEVER.  Besides the mailboxes, the queue (empty afterwards) and
-the log (one outcome per recipient, "removed").
+mail that stays deferred while the SMTP client's DNS lookups fail,
+and DSN NOTIFY=SUCCESS and NOTIFY=NEVER.  Besides the mailboxes, the
+queue (empty afterwards) and the log (one outcome per recipient,
+"removed").
 
 As root the local tests use throwaway accounts (tern_fixture.make_user);
 as another user they are skipped."""
@@ -812,7 +813,9 @@ class RemoteTest(E2EBase):
             self.t.spool, "deferred") == [qid], timeout=WAIT),
             self.t.log())
         with open(os.path.join(self.t.spool, "defer", qid)) as f:
-            self.assertIn("\tdelayed\t4.4.3\t", f.read())
+            text = f.read()
+        self.assertIn("\tdelayed\t4.4.3\t", text)
+        self.assertIn("name=remote.example type=MX", text)
         first = len(self.outcomes(qid, "someone@remote.example",
                                   "deferred"))
         time.sleep(3)           # more attempts: still waiting, not lost

@@ -81,10 +81,7 @@ class SmtpOutBase(LmtpBase):
                       "tlsproxy unix private/tlsproxy y n 10 0 - "
                       "tlsproxy\n")
         self.addCleanup(self.t.remove)
-        zone = os.path.join(self.t.dir, "unbound.conf")
-        with open(zone, "w") as f:
-            f.write(ZONE % closed_port())
-        os.chmod(zone, 0o644)
+        zone = self.resolver_config()
         extra = ["myhostname = client.example.test",
                  "smtp_helo_name = client.example.test",
                  "dns_resolver_config = %s" % zone,
@@ -96,6 +93,14 @@ class SmtpOutBase(LmtpBase):
             extra.append("smtp_tls_CAfile = %s" % self.certs.ca)
         self.t.write_conf("\n".join(extra) + "\n" + self.conf)
         self.t.start()
+
+    def resolver_config(self):
+        """The dns_resolver_config file: ZONE (subclasses give others)."""
+        zone = os.path.join(self.t.dir, "unbound.conf")
+        with open(zone, "w") as f:
+            f.write(ZONE % closed_port())
+        os.chmod(zone, 0o644)
+        return zone
 
     def fake(self, host=MX1, **kw):
         return FakeLmtp(self, host=host, port=self.peer_port, smtp=True,

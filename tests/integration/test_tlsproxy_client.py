@@ -208,6 +208,33 @@ class ClientHandshakeTest(ClientRoleTestBase):
                                  "other.example.net[127.0.0.1]" in
                                  self.t.log()), self.t.log())
 
+    def test_ca_names(self):
+        # server_name is then SNI only; the leaf covers one of the names.
+        for names in ("other.example.net:%s" % HOST, ".example.org",
+                      ".example.net:" + HOST.upper()):
+            s = self.established(verify="ca", ca_file=self.certs.ca,
+                                 server_name="mx.elsewhere.example",
+                                 ca_names=names)
+            self.assertEqual(s.outcome["verified"], 1)
+            self.assertEqual(s.outcome["verify_error"], "")
+            self.assert_relays(s)
+
+    def test_ca_names_none_covered_fails(self):
+        s = self.client()
+        out = s.handshake(verify="ca", ca_file=self.certs.ca,
+                          ca_names="other.example.net:.example.net:"
+                                   "example.org")
+        self.assert_failed(s, out, "handshake failed: the server "
+                           "certificate covers none of other.example.net, "
+                           ".example.net, example.org")
+
+    def test_ca_names_still_check_the_chain(self):
+        s = self.client()
+        out = s.handshake(verify="ca",
+                          ca_file=self.certs.path("ca-ecdsa.pem"),
+                          ca_names=".example.org")
+        self.assert_failed(s, out, "NOT trusted")
+
     def test_untrusted_ca_fails(self):
         s = self.client()
         out = s.handshake(verify="ca",
@@ -257,7 +284,14 @@ class ClientHandshakeTest(ClientRoleTestBase):
                     client_request(port, server_name="two words"),
                     client_request(port, server_port="0"),
                     client_request(port, client_name="x"),
-                    client_request(port, proto="tlsproxy/2")):
+                    client_request(port, proto="tlsproxy/2"),
+                    client_request(port, ca_names=HOST),
+                    client_request(port, verify="ca", ca_names=""),
+                    client_request(port, verify="ca", ca_names="a..b"),
+                    client_request(port, verify="ca", ca_names="a:"),
+                    client_request(port, verify="ca", ca_names="..a"),
+                    client_request(port, verify="ca",
+                                   ca_names=":".join(["a"] * 9))):
             s = self.client()
             out = s.request(msg=msg)
             self.assertEqual(out["status"], "error", out)
@@ -299,6 +333,17 @@ class ClientResumptionTest(ClientRoleTestBase):
         # Another server name: another cache entry.
         s = self.established(server_name="mx2.example.org")
         self.assertEqual(s.outcome["resumed"], 0)
+
+
+    def test_ca_names_resume_only_under_the_same_names(self):
+        first, second = self.resume(verify="ca", ca_file=self.certs.ca,
+                                    ca_names=".example.org")
+        self.assertEqual(second.outcome["resumed"], 1)
+        self.assertEqual(second.outcome["verified"], 1)
+        s = self.client()
+        out = s.handshake(verify="ca", ca_file=self.certs.ca,
+                          ca_names="other.example.net")
+        self.assert_failed(s, out, "covers none of other.example.net")
 
 
 class ClientResumptionTls12Test(ClientResumptionTest):

@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: ISC
  *
  * check_attr.c -- unit tests for lib/attr.c: encoding, decoding of good
- * and malformed bodies, framing, lookups, and blocking I/O over sockets.
+ * and malformed bodies, framing, lookups, blocking I/O over sockets, and
+ * attr_expect (a service's answer and its status).
  *
  * Process:  test runner (Check), no privilege; peers are the test itself
  *           or a forked child on the other end of a socketpair or pipe.
@@ -846,6 +847,106 @@ START_TEST(test_io_peer_closes)
 }
 END_TEST
 
+/* ---- attr_expect: a service's answer and its status ------------------- */
+
+/*
+ * Write one message of the given attributes (NULL-terminated name,
+ * value pairs) to sv[0], then run attr_expect on sv[1] wanting want.
+ */
+static int
+expect_after(const char *const *kv, const char *want, char *why,
+    size_t whysz)
+{
+	struct attr_msg msg;
+	struct buf out;
+	const char *err = NULL;
+	int sv[2], r;
+
+	make_pair(sv);
+	attr_out_init(&out);
+	for (; kv[0] != NULL; kv += 2)
+		ck_assert_int_eq(attr_put_str(&out, kv[0], kv[1]), 0);
+	ck_assert_int_eq(attr_write(sv[0], &out, 1000, &err), 0);
+	buf_clear(&out);
+	attr_msg_init(&msg);
+	memset(why, 'x', whysz);
+	r = attr_expect(sv[1], &msg, 1000, want, "tlsproxy", why, whysz);
+	if (r == 0) {
+		/* The message stays readable for the caller's lookups. */
+		ck_assert_ptr_nonnull(attr_find(&msg, "status"));
+	}
+	attr_msg_clear(&msg);
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
+
+START_TEST(test_expect_status)
+{
+	static const char *const ok[] = { "status", "ok", "tls_proto",
+	    "TLSv1.3", NULL };
+	static const char *const ready[] = { "status", "ready", NULL };
+	static const char *const error[] = { "status", "error", "text",
+	    "handshake failed: no", NULL };
+	static const char *const bare[] = { "status", "error", NULL };
+	static const char *const empty[] = { "status", "error", "text", "",
+	    NULL };
+	static const char *const none[] = { "text", "hello", NULL };
+	static const char *const longst[] = { "status",
+	    "a-status-longer-than-its-buffer", NULL };
+	char why[128];
+
+	ck_assert_int_eq(expect_after(ok, "ok", why, sizeof(why)), 0);
+	ck_assert_int_eq(expect_after(ready, "ready", why, sizeof(why)), 0);
+	/* Another status: the text the service gave. */
+	ck_assert_int_eq(expect_after(ready, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: status ready");
+	ck_assert_int_eq(expect_after(error, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "handshake failed: no");
+	/* No text, or an empty one: the status named. */
+	ck_assert_int_eq(expect_after(bare, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: status error");
+	ck_assert_int_eq(expect_after(empty, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: status error");
+	ck_assert_int_eq(expect_after(none, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: answer without status");
+	/* A status too long for attr_expect's buffer is no status. */
+	ck_assert_int_eq(expect_after(longst, "ok", why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: answer without status");
+	/* A text longer than why is cut, still NUL-terminated. */
+	ck_assert_int_eq(expect_after(error, "ok", why, 8), -1);
+	ck_assert_uint_lt(strlen(why), 8);
+}
+END_TEST
+
+START_TEST(test_expect_read_fails)
+{
+	struct attr_msg msg;
+	char why[128];
+	int sv[2];
+
+	/* The peer closes without answering. */
+	make_pair(sv);
+	close(sv[0]);
+	attr_msg_init(&msg);
+	ck_assert_int_eq(attr_expect(sv[1], &msg, 1000, "ok", "tlsproxy",
+	    why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "tlsproxy: connection closed");
+	attr_msg_clear(&msg);
+	close(sv[1]);
+
+	/* Silence: the timeout. */
+	make_pair(sv);
+	attr_msg_init(&msg);
+	ck_assert_int_eq(attr_expect(sv[1], &msg, 100, "ok", "qmgr", why,
+	    sizeof(why)), -1);
+	ck_assert_str_eq(why, "qmgr: timeout");
+	attr_msg_clear(&msg);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(test_io_timeout)
 {
 	struct attr_msg msg;
@@ -1135,6 +1236,12 @@ attr_suite(void)
 	tcase_add_test(tc, test_io_write_closed);
 	tcase_add_test(tc, test_io_pipe);
 	tcase_add_test(tc, test_io_bad_fd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("expect");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_expect_status);
+	tcase_add_test(tc, test_expect_read_fails);
 	suite_add_tcase(s, tc);
 
 	return s;
