@@ -248,7 +248,7 @@ put_dane(struct buf *out, const struct smtp_tls_policy *p)
 {
 	static const char digits[] = "0123456789abcdef";
 	const struct dns_tlsa_list *tl = p->tlsa;
-	char name[16], *v;
+	char name[32], *v;
 	size_t i, j, o;
 	int r = 0;
 
