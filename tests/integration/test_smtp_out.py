@@ -19,6 +19,7 @@ encrypt, verify and secure, and the per-recipient log line."""
 import logging
 import os
 import ssl
+import time
 import unittest
 
 import tls_certs
@@ -451,6 +452,26 @@ class AiosmtpdEncryptTest(AiosmtpdTest):
         q, r = self.send(self.mx())
         self.assert_result(r, "deferred", "4.7.4", "TLS is required")
         self.assertEqual(len(p.handler.envelopes), 0)
+
+
+class AiosmtpdResumeTest(AiosmtpdTest):
+    """The TLS session of one delivery is resumed by the next connection
+    to the same server (tlsproxy's client session cache)."""
+    level = "encrypt"
+    conf = "smtp_connection_cache_time_limit = 1s\n"
+
+    def test_second_connection_resumes(self):
+        p = self.peer()
+        self.send(self.mx())
+        time.sleep(2.5)     # idle past the limit: the next is a new one
+        q, r = self.send(self.mx())
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual(len(p.handler.envelopes), 2)
+        lines = [ln for ln in self.t.log().splitlines()
+                 if "TLS connection established" in ln]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertNotIn("(resumed)", lines[0])
+        self.assertIn("(resumed)", lines[1])
 
 
 class AiosmtpdVerifyTest(AiosmtpdTest):
