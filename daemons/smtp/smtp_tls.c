@@ -320,8 +320,8 @@ send_request(struct smtp_agent *a, int ctl, int server, int plain,
 	    attr_put_str(&out, "service", a->service) == -1 ||
 	    attr_put_str(&out, "verify", dane ? "dane" : ca ? "ca" :
 	    "none") == -1 ||
-	    attr_put_str(&out, "ca_file", ca ?
-	    conf_str(a->conf, "smtp_tls_CAfile") : "") == -1 ||
+	    attr_put_str(&out, "ca_file", dane ? "" :
+	    conf_str(a->conf, "smtp_tls_CAfile")) == -1 ||
 	    (dane && put_dane(&out, p) == -1) ||
 	    (ca && put_ca_names(&out, p, c) == -1)) {
 		buf_clear(&out);
@@ -339,7 +339,7 @@ established(struct smtp_agent *a, const char *queue_id, struct attr_msg *m,
     char *why, size_t whysz)
 {
 	char proto[64], cipher[128], fp[80], match[32], dane[48];
-	int64_t verified = 0, resumed = 0;
+	int64_t verified = 0, trusted = 0, resumed = 0;
 	const char *trust;
 
 	if (attr_get_str(m, "tls_proto", proto, sizeof(proto)) == -1 ||
@@ -351,17 +351,20 @@ established(struct smtp_agent *a, const char *queue_id, struct attr_msg *m,
 	if (attr_get_str(m, "peer_fp", fp, sizeof(fp)) == -1)
 		fp[0] = '\0';
 	(void)attr_get_int(m, "verified", &verified);
+	(void)attr_get_int(m, "trusted", &trusted);
 	(void)attr_get_int(m, "resumed", &resumed);
 	dane[0] = '\0';
 	if (attr_get_str(m, "dane_match", match, sizeof(match)) == 0 &&
 	    match[0] != '\0')
 		snprintf(dane, sizeof(dane), " (DANE TLSA %s)", match);
 	/*
-	 * Verified: the chain and the name checked.  Untrusted: a
-	 * certificate, not checked (verify=none).  Anonymous: none sent.
+	 * Verified: the chain and the name checked (and required).
+	 * Trusted: the chain verifies to smtp_tls_CAfile or the system
+	 * store, the name unchecked (may, encrypt).  Untrusted: it does
+	 * not.  Anonymous: no certificate sent.
 	 */
-	trust = verified ? "Verified" : fp[0] != '\0' ? "Untrusted" :
-	    "Anonymous";
+	trust = verified ? "Verified" : trusted ? "Trusted" :
+	    fp[0] != '\0' ? "Untrusted" : "Anonymous";
 	log_info("%s: %s TLS connection established to %s: %s with cipher "
 	    "%s%s%s%s%s", queue_id, trust, a->sess.relay, proto, cipher,
 	    fp[0] != '\0' ? " server certificate sha256=" : "", fp, dane,

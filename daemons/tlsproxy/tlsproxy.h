@@ -275,11 +275,15 @@ int	tlsproxy_tls_client_session(int fd, struct tlsproxy_client_state *st,
  * were not sent again, is checked against the records now (the cache key
  * holds the TLSA set, so this only fails when a DANE-TA chain expired
  * meanwhile): -1 then, with st->dane_err set; else 0, and
- * st->dane_match says which record matched.
+ * st->dane_match says which record matched.  *trusted_r: with
+ * verify=none, whether the server's chain verifies (name not checked)
+ * to the request's ca_file, or to the system trust store when that is
+ * empty -- reported for the log ("Trusted"), never enforced; with ca or
+ * dane it equals *verified_r.
  */
 int	tlsproxy_tls_client_done(gnutls_session_t,
-	    struct tlsproxy_client_state *st, bool *verified_r, char *err,
-	    size_t errsz);
+	    struct tlsproxy_client_state *st, bool *verified_r,
+	    bool *trusted_r, char *err, size_t errsz);
 
 /*
  * tlsproxy_tls_verify_error -- after a failed client handshake: the

@@ -173,12 +173,12 @@ handshake_done(struct tlsproxy_sess *s)
 	char proto[TLS_DESC_MAX], cipher[TLS_DESC_MAX], sni[256];
 	char fp[TLS_FP_LEN + 1], verr[TLS_ERR_MAX];
 	struct buf out;
-	bool built, verified = false;
+	bool built, verified = false, trusted = false;
 
 	tls_session_describe(s->tls, proto, sizeof(proto), cipher,
 	    sizeof(cipher), sni, sizeof(sni), fp, sizeof(fp));
 	if (is_client(s) && tlsproxy_tls_client_done(s->tls, &s->cst,
-	    &verified, verr, sizeof(verr)) == -1) {
+	    &verified, &trusted, verr, sizeof(verr)) == -1) {
 		handshake_failed(s, s->cst.dane_err);
 		return;
 	}
@@ -190,6 +190,7 @@ handshake_done(struct tlsproxy_sess *s)
 	    attr_put_str(&out, "peer_fp", fp) == 0 &&
 	    (!is_client(s) || (attr_put_int(&out, "verified",
 	    verified ? 1 : 0) == 0 &&
+	    attr_put_int(&out, "trusted", trusted ? 1 : 0) == 0 &&
 	    attr_put_str(&out, "verify_error", verr) == 0)) &&
 	    (s->req.verify != TLSPROXY_VERIFY_DANE ||
 	    attr_put_str(&out, "dane_match", s->cst.dane_match) == 0) &&

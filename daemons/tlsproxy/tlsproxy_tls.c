@@ -469,13 +469,64 @@ ca_names_verify(gnutls_session_t s, struct tlsproxy_client_state *st)
 	return -1;
 }
 
+#define TRUST_CHAIN_MAX	16	/* certificates of a chain looked at */
+
+/*
+ * verify=none: whether the chain the server sent (or the resumed session
+ * remembers) verifies to ca_file, or to the system trust store when
+ * ca_file is "", dates and signatures checked, the name not.  Only
+ * reported ("Trusted" in the client's log), never enforced.
+ */
+static bool
+chain_trusted(gnutls_session_t s, const char *ca_file)
+{
+	gnutls_x509_crt_t crts[TRUST_CHAIN_MAX];
+	gnutls_x509_trust_list_t tl = NULL;
+	const gnutls_datum_t *raw;
+	unsigned n = 0, ncrt = 0, i, voutput = 1;
+	bool own = false, ok = false;
+
+	raw = gnutls_certificate_get_peers(s, &n);
+	if (raw == NULL || n == 0)
+		return false;
+	if (ca_file[0] != '\0') {
+		if (gnutls_x509_trust_list_init(&tl, 0) < 0)
+			return false;
+		own = true;
+		if (gnutls_x509_trust_list_add_trust_file(tl, ca_file, NULL,
+		    GNUTLS_X509_FMT_PEM, 0, 0) <= 0)
+			goto out;
+	} else if (cli.sys == NULL)
+		return false;
+	else
+		gnutls_certificate_get_trust_list(cli.sys, &tl);
+	for (i = 0; i < n && i < TRUST_CHAIN_MAX; i++) {
+		if (gnutls_x509_crt_init(&crts[ncrt]) < 0)
+			break;
+		if (gnutls_x509_crt_import(crts[ncrt], &raw[i],
+		    GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crts[ncrt]);
+			break;
+		}
+		ncrt++;
+	}
+	ok = ncrt > 0 && gnutls_x509_trust_list_verify_crt2(tl, crts, ncrt,
+	    NULL, 0, 0, &voutput, NULL) == 0 && voutput == 0;
+	for (i = 0; i < ncrt; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+out:
+	if (own)
+		gnutls_x509_trust_list_deinit(tl, 1);
+	return ok;
+}
+
 int
 tlsproxy_tls_client_done(gnutls_session_t s,
-    struct tlsproxy_client_state *st, bool *verified_r, char *err,
-    size_t errsz)
+    struct tlsproxy_client_state *st, bool *verified_r, bool *trusted_r,
+    char *err, size_t errsz)
 {
 	err[0] = '\0';
-	*verified_r = false;
+	*verified_r = *trusted_r = false;
 	/*
 	 * A resumed session had no Certificate message, so no callback:
 	 * check what the session remembers of the server's chain.
@@ -488,6 +539,7 @@ tlsproxy_tls_client_done(gnutls_session_t s,
 		return -1;
 	/* With verify=ca or dane the handshake failed unless it verified. */
 	*verified_r = st->req->verify != TLSPROXY_VERIFY_NONE;
+	*trusted_r = *verified_r || chain_trusted(s, st->req->ca_file);
 	if (gnutls_protocol_get_version(s) != GNUTLS_TLS1_3 &&
 	    !gnutls_session_is_resumed(s))
 		cache_store(s, st->key);

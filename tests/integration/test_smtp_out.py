@@ -422,6 +422,25 @@ class AiosmtpdNoneTest(AiosmtpdTest):
 class AiosmtpdMayTest(AiosmtpdTest):
     level = "may"
 
+    def test_starttls_trusted(self):
+        """The chain verifies to smtp_tls_CAfile (the test CA); the name
+        is not checked at may: Trusted, not Verified."""
+        p = self.peer(cert=self.certs.wrong_name)
+        q, r = self.send(self.mx())
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual(len(p.handler.envelopes), 1)
+        self.assertRegex(self.t.log(), r"Trusted TLS connection "
+                         r"established to mx1\.example\.test\[127\.0\.0\.2"
+                         r"\]:\d+: TLSv1\.3 with cipher \S+")
+        self.assertNotIn("Untrusted", self.t.log())
+
+
+class AiosmtpdMayUntrustedTest(AiosmtpdTest):
+    """No smtp_tls_CAfile: the system store, which does not hold the
+    test CA."""
+    level = "may"
+    conf = "smtp_tls_CAfile =\n"
+
     def test_starttls_untrusted(self):
         p = self.peer()
         q, r = self.send(self.mx())

@@ -171,18 +171,36 @@ class ClientHandshakeTest(ClientRoleTestBase):
         s = self.established()
         out = s.outcome
         self.assertEqual(set(out), {"status", "tls_proto", "tls_cipher",
-                                    "peer_fp", "verified", "verify_error",
-                                    "resumed"})
+                                    "peer_fp", "verified", "trusted",
+                                    "verify_error", "resumed"})
         self.assertEqual(out["tls_proto"], "TLSv1.3")
         self.assertEqual(out["tls_proto"], s.peer.version())
         self.assertEqual(out["tls_cipher"], s.peer.cipher()[0])
         self.assertEqual(out["peer_fp"], self.certs.fingerprint(
             self.certs.server("rsa")[0]))
         self.assertEqual(out["verified"], 0)
+        self.assertEqual(out["trusted"], 0)     # the test CA: not system
         self.assertEqual(out["verify_error"], "")
         self.assertEqual(out["resumed"], 0)
         self.assertTrue(at_eof(s.ctl))
         self.assert_relays(s)
+
+    def test_verify_none_reports_trust(self):
+        """verify=none never fails on the chain, but says whether it
+        verifies to ca_file (else the system store), the name unchecked:
+        the smtp client's "Trusted" log line."""
+        for ca_file, want in ((self.certs.ca, 1),
+                              (self.certs.path("ca-ecdsa.pem"), 0),
+                              ("", 0)):
+            s = self.established(verify="none", ca_file=ca_file,
+                                 server_name="mx.elsewhere.example")
+            self.assertEqual(s.outcome["trusted"], want, ca_file)
+            self.assertEqual(s.outcome["verified"], 0)
+            self.assert_relays(s)
+        # With verify=ca, trusted is verified.
+        s = self.established(verify="ca", ca_file=self.certs.ca)
+        self.assertEqual((s.outcome["verified"], s.outcome["trusted"]),
+                         (1, 1))
 
     def test_sni_is_sent(self):
         names = []
