@@ -237,7 +237,7 @@ class Tern:
             # No DNS query ever leaves the machine: every name is refused
             # at once (the SMTP client defers remote mail, 4.4.3).  Tests
             # of DNS give their own file.
-            dns = os.path.join(self.etc, "dns-refuse.conf")
+            dns = os.path.join(self.dir, "dns-refuse.conf")
             with open(dns, "w") as f:
                 f.write('server:\n    local-zone: "." refuse\n')
             os.chmod(dns, 0o644)
