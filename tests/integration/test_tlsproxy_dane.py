@@ -80,8 +80,10 @@ class DaneEeTest(DaneTestBase):
                                      "3 %d %d" % (sel, mtype))
                     self.assertEqual(set(s.outcome), {
                         "status", "tls_proto", "tls_cipher", "peer_fp",
-                        "verified", "verify_error", "dane_match",
-                        "resumed"})
+                        "verified", "trusted", "verify_error",
+                        "dane_match", "resumed"})
+                    self.assertEqual((s.outcome["verified"],
+                                      s.outcome["trusted"]), (1, 1))
 
     def test_ee_upper_case_hex(self):
         u, s_, m, data = self.record(3, 1, 1)
