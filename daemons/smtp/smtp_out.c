@@ -18,11 +18,12 @@
  *
  * TLS (smtp_tls_security_level): none never asks; may asks when
  * STARTTLS is offered and goes on in plaintext when it is not (logged)
- * or when the server refuses the command; when the handshake fails
- * after the server's 220 the connection is dropped and the same address
- * is tried once more in plaintext.  encrypt, verify and secure require
- * TLS: STARTTLS not offered (4.7.4), refused or a failed handshake
- * (4.7.5) drop that server and go on to the next one.
+ * or when the server refuses the command.  At every level, a handshake
+ * that fails after the server's 220 drops the connection (4.7.5): mail
+ * never goes in plaintext once TLS was asked for, not even on a new
+ * connection, and the next server is tried, then the mail deferred.
+ * encrypt, verify and secure require TLS: STARTTLS not offered (4.7.4)
+ * or refused (4.7.5) drop that server too.
  *
  * Process:  smtp (mail_owner, no keys).
  * Input:    server replies (untrusted: lib/smtpc), DNS answers (lib/dns).
@@ -43,7 +44,6 @@
 /* Why the last address tried failed: the result if it was the last. */
 struct attempt {
 	struct smtp_dest_fail	 why;
-	bool			 tls_failed;	/* after 220 to STARTTLS */
 	bool			 greeted;	/* a session was made */
 };
 
@@ -56,7 +56,6 @@ struct try {
 	const struct smtp_cand	*c;
 	struct smtpc_reply	*rep;
 	struct attempt		*at;
-	bool			 plaintext;	/* the retry without TLS */
 };
 
 static void
@@ -138,7 +137,7 @@ starttls(struct try *t)
 	char why[512];
 	enum smtpc_io io;
 
-	if (l == SMTP_TLS_NONE || t->plaintext)
+	if (l == SMTP_TLS_NONE)
 		return 0;
 	if (!(s->ext.flags & SMTPC_EXT_STARTTLS)) {
 		if (l == SMTP_TLS_MAY) {
@@ -167,7 +166,6 @@ starttls(struct try *t)
 	    why, sizeof(why)) == -1) {
 		log_info("%s: TLS handshake with %s failed: %s",
 		    t->req->queue_id, s->relay, why);
-		t->at->tls_failed = true;
 		why_set(t->at, "4.7.5", "Cannot start TLS with %s: %s",
 		    s->relay, why);
 		return -1;
@@ -272,21 +270,11 @@ try_all(struct try *t, const struct smtp_cand *cands, size_t n,
 	t->pol = hp;
 	for (i = 0; i < n && sessions < t->a->mx_session_limit; i++) {
 		t->c = &cands[i];
-		t->plaintext = false;
 		memset(t->at, 0, sizeof(*t->at));
 		if (host_policy(t, pol, hp, tl, last) == 0) {
 			if (try_one(t) == 0) {
 				r = 0;
 				break;
-			}
-			if (t->at->tls_failed && hp->level == SMTP_TLS_MAY) {
-				log_info("%s: trying %s again without TLS",
-				    t->req->queue_id, t->a->sess.relay);
-				t->plaintext = true;
-				if (try_one(t) == 0) {
-					r = 0;
-					break;
-				}
 			}
 		} else if ((size_t)snprintf(t->a->sess.relay,
 		    sizeof(t->a->sess.relay), "%s[%s]:%u", t->c->host,

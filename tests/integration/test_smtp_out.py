@@ -316,16 +316,24 @@ class MayScriptedTest(SmtpOutBase):
         self.assertEqual(p.count("STARTTLS"), 0)
         self.assertIn("STARTTLS not offered by mx1.example.test", self.t.log())
 
-    def test_handshake_fails_retried_in_plaintext(self):
-        p = self.fake(MX1, caps=("PIPELINING", "STARTTLS"),
-                      replies={"STARTTLS": "BREAK"})
+    def test_handshake_fails_defers_never_plaintext(self):
+        """Even at may: after the server's 220 to STARTTLS a failed
+        handshake drops the connection, the next MX is tried, and the
+        mail is deferred -- never sent in plaintext, not even on a new
+        connection."""
+        p1 = self.fake(MX1, caps=("PIPELINING", "STARTTLS"),
+                       replies={"STARTTLS": "BREAK"})
+        p2 = self.fake(MX2, caps=("PIPELINING", "STARTTLS"),
+                       replies={"STARTTLS": "BREAK"})
         q = self.queue(["a@multi.example.test"], plain("break"))
         [r] = self.deliver(q, self.mx())
-        self.assert_result(r, "sent", "2.0.0")
-        self.assertEqual(p.conns, 2)
-        self.assertEqual(p.count("STARTTLS"), 1)
-        self.assertEqual(len(p.messages), 1)
-        self.assertIn("again without TLS", self.t.log())
+        self.assert_result(r, "deferred", "4.7.5", "Cannot start TLS")
+        for p in (p1, p2):
+            self.assertEqual(p.conns, 1)
+            self.assertEqual(p.count("STARTTLS"), 1)
+            self.assertEqual(p.count("MAIL"), 0)
+            self.assertEqual(len(p.messages), 0)
+        self.assertNotIn("without TLS", self.t.log())
 
 
 class EncryptScriptedTest(SmtpOutBase):
