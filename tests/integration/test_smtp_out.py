@@ -304,6 +304,34 @@ class ReuseTest(SmtpOutBase):
         self.assertTrue(wait_for(lambda: p1.count("QUIT") == 1))
 
 
+class TimeoutTest(SmtpOutBase):
+    """Per-stage timeouts: a server that goes silent is given up on after
+    that stage's smtp_*_timeout.  Before MAIL the next MX gets the mail;
+    after it, the recipient is deferred."""
+    conf = "smtp_helo_timeout = 2s\nsmtp_rcpt_timeout = 2s\n"
+
+    def test_silent_after_ehlo_next_mx(self):
+        p1 = self.fake(MX1, replies={"EHLO": "HANG"})
+        p2 = self.fake(MX2)
+        q = self.queue(["a@multi.example.test"], plain("slow ehlo"))
+        t0 = time.monotonic()
+        [r] = self.deliver(q, self.mx())
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertLess(time.monotonic() - t0, 15)
+        self.assertEqual((len(p1.messages), len(p2.messages)), (0, 1))
+        self.assertIn("conversation with mx1.example.test[127.0.0.2]:%d "
+                      "timed out while" % self.peer_port, self.t.log())
+
+    def test_silent_at_rcpt_defers(self):
+        p = self.fake(MX1, replies={"RCPT:a@multi.example.test": "HANG"})
+        q = self.queue(["a@multi.example.test"], plain("slow rcpt"))
+        t0 = time.monotonic()
+        [r] = self.deliver(q, "[%s]:%d" % (MX1, self.peer_port))
+        self.assertLess(time.monotonic() - t0, 15)
+        self.assert_result(r, "deferred", "4.4.2", "timed out while")
+        self.assertEqual(len(p.messages), 0)
+
+
 # ---- TLS with scripted peers --------------------------------------------------
 class MayScriptedTest(SmtpOutBase):
     level = "may"

@@ -237,6 +237,29 @@ class ClientHandshakeTest(ClientRoleTestBase):
             self.assertEqual(s.outcome["verify_error"], "")
             self.assert_relays(s)
 
+    def test_wildcard_left_most_label_only(self):
+        """RFC 6125 6.4.3 as GnuTLS applies it: "*.example.net" covers
+        one label in the left-most place, nothing more, nothing less; a
+        wildcard elsewhere covers nothing."""
+        for cert_name, server_name, ok in (
+                ("*.example.net", "mx.example.net", True),
+                ("*.example.net", "MX.Example.NET", True),
+                ("*.example.net", "a.mx.example.net", False),
+                ("*.example.net", "example.net", False),
+                ("mx.*.example.net", "mx.a.example.net", False)):
+            server = TlsServer(*self.certs.server_for(cert_name))
+            self.addCleanup(server.close)
+            s = self.client(server)
+            out = s.handshake(verify="ca", ca_file=self.certs.ca,
+                              server_name=server_name)
+            if ok:
+                self.assertEqual(out.get("status"), "ok",
+                                 (cert_name, server_name, out))
+                self.assertEqual(s.outcome["verified"], 1)
+                self.assert_relays(s)
+            else:
+                self.assert_failed(s, out, "handshake failed")
+
     def test_ca_names_none_covered_fails(self):
         s = self.client()
         out = s.handshake(verify="ca", ca_file=self.certs.ca,

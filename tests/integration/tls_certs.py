@@ -146,6 +146,15 @@ class TestCerts:
     def server(self, kind="rsa"):
         return self._servers[kind]
 
+    def server_for(self, name, kind="rsa"):
+        """(cert, key): a server certificate whose CN and only DNS name is
+        name (a wildcard such as "*.example.net" too), signed by the kind
+        CA."""
+        tag = "for-" + "".join(c if c.isalnum() else "_" for c in name)
+        key = self._key(tag, kind)
+        return (self._cert(tag, key, self._server_template(name), ca=kind),
+                key)
+
     def ca_of(self, kind="rsa"):
         return self._ca[kind][0]
 
