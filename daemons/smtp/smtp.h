@@ -137,6 +137,7 @@ struct tls_policy_ctx;
 struct smtp_agent {
 	bool		 lmtp;		/* --lmtp */
 	const char	*helo_name;	/* lmtp_lhlo_name, smtp_helo_name */
+	const char	*myhostname;	/* an MX of that name is this host */
 	struct smtp_timeouts t;
 	struct smtp_sess sess;
 	/* SMTP mode only. */

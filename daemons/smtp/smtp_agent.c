@@ -74,6 +74,7 @@ static void
 smtp_init(struct smtp_agent *a, const struct conf *conf)
 {
 	a->helo_name = conf_str(conf, "smtp_helo_name");
+	a->myhostname = conf_str(conf, "myhostname");
 	timeouts(&a->t, conf, "smtp", "helo");
 	a->starttls_ms = ms(conf, "smtp_starttls_timeout");
 	a->queue_dir = conf_str(conf, "queue_directory");

@@ -244,6 +244,37 @@ add_host(struct smtp_agent *a, const char *queue_id, const char *host,
 	return n;
 }
 
+/* Whether MX host name h is this host (myhostname; a final dot aside). */
+static bool
+is_me(const struct smtp_agent *a, const char *h)
+{
+	size_t n = strlen(a->myhostname);
+
+	if (a->myhostname[0] == '\0' || strncasecmp(h, a->myhostname, n) != 0)
+		return false;
+	return h[n] == '\0' || (h[n] == '.' && h[n + 1] == '\0');
+}
+
+/*
+ * RFC 5321 5.1: when this host is one of the MX hosts, it and every MX
+ * host as preferred or less are dropped; the number of MX records left.
+ */
+static size_t
+mx_before_me(const struct smtp_agent *a, const struct dns_mx_list *ml)
+{
+	size_t i, k;
+
+	for (k = 0; k < ml->n; k++)
+		if (is_me(a, ml->mx[k].host))
+			break;
+	if (k == ml->n)
+		return ml->n;
+	for (i = 0; i < k; i++)
+		if (ml->mx[i].pref >= ml->mx[k].pref)
+			break;
+	return i;
+}
+
 /* The MX hosts of d in order, or the domain itself without MX. */
 static size_t
 mx_hosts(struct smtp_agent *a, const char *queue_id,
@@ -253,7 +284,7 @@ mx_hosts(struct smtp_agent *a, const char *queue_id,
 	struct dns_mx_list *ml;
 	enum dns_result r, ar;
 	char why[DNS_WHY_MAX + SMTP_NAME_MAX];
-	size_t i, n = 0;
+	size_t i, n = 0, nmx = 0;
 	bool temp = false;
 
 	ml = xmalloc(sizeof(*ml));
@@ -282,7 +313,14 @@ mx_hosts(struct smtp_agent *a, const char *queue_id,
 		temp = ar == DNS_TEMPFAIL;
 		break;
 	case DNS_OK:
-		for (i = 0; i < ml->n && n < max; i++) {
+		if (ml->n > 0 && (nmx = mx_before_me(a, ml)) == 0) {
+			fail_set(fail, DELIVER_BOUNCED, "5.4.6", "mail for %s "
+			    "loops back to myself (%s is its best MX host)",
+			    d->host, a->myhostname);
+			free(ml);
+			return 0;
+		}
+		for (i = 0; i < nmx && i < ml->n && n < max; i++) {
 			n = add_host(a, queue_id, ml->mx[i].host,
 			    ml->info.secure, d->port, cands, n, max, &ar, why,
 			    sizeof(why));

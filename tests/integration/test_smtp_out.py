@@ -51,6 +51,13 @@ ZONE = """server:
 	local-data: "nullmx.example.test. IN MX 0 ."
 	local-data: "noaddr.example.test. IN MX 10 gone.example.test."
 	local-data: "wrong.example.test. IN MX 10 mx1.example.test."
+	local-data: "loop.example.test. IN MX 10 client.example.test."
+	local-data: "loopeq.example.test. IN MX 10 client.example.test."
+	local-data: "loopeq.example.test. IN MX 10 mx1.example.test."
+	local-data: "backup.example.test. IN MX 10 mx1.example.test."
+	local-data: "backup.example.test. IN MX 20 CLIENT.example.test."
+	local-data: "backup.example.test. IN MX 30 mx2.example.test."
+	local-data: "client.example.test. IN A 127.0.0.2"
 	local-zone: "example.org." static
 	local-data: "mail.example.org. IN A 127.0.0.2"
 	local-data: "mail.example.org. IN MX 10 mx1.example.test."
@@ -182,6 +189,32 @@ class RoutingTest(SmtpOutBase):
         q = self.queue(["a@tempfail.example.net"], plain("temp"))
         [r] = self.deliver(q, "tempfail.example.net:%d" % self.peer_port)
         self.assert_result(r, "deferred", "4.4.3", "type=MX")
+
+    def test_best_mx_is_myself_bounces_5_4_6(self):
+        """RFC 5321 5.1: this host (myhostname) among the MX hosts cuts
+        the list there; as the best MX, alone or with others of its
+        preference, nothing is left: a mail loop, bounced."""
+        p = self.fake(MX1)
+        for domain in ("loop.example.test", "loopeq.example.test"):
+            q = self.queue(["a@" + domain], plain("loop"))
+            [r] = self.deliver(q, self.mx(domain))
+            self.assert_result(r, "bounced", "5.4.6",
+                               "mail for %s loops back to myself" % domain)
+        self.assertEqual(p.conns, 0)
+
+    def test_backup_mx_is_myself_only_better_ones_tried(self):
+        """As a backup MX (preference 20, name in other case) this host
+        tries only the better MX: when that one is down, the mail waits
+        rather than going to the worse MX behind this host."""
+        p2 = self.fake(MX2)
+        q = self.queue(["a@backup.example.test"], plain("backup"))
+        [r] = self.deliver(q, self.mx("backup.example.test"))
+        self.assert_result(r, "deferred", "4.4.1")
+        self.assertEqual(p2.conns, 0)
+        p1 = self.fake(MX1)
+        [r] = self.deliver(q, self.mx("backup.example.test"))
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual(len(p1.messages), 1)
 
     def test_bracketed_host_skips_mx(self):
         p = self.fake(MX2)
