@@ -430,6 +430,20 @@ spawn_cost() {
 	awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%.2f", (u + s) * 1000 / 200 }'
 }
 
+# machine_cost: one line with what a system call, a page fault and a
+# fork cost here (bench/machine-cost.c, compiled in the work directory).
+machine_cost() {
+	local out
+	cc -O2 -o "$WORK/machine-cost" "$top/bench/machine-cost.c" 2>/dev/null ||
+	    { echo "(bench/machine-cost.c did not compile)"; return 0; }
+	out=$("$WORK/machine-cost") || { echo "(machine-cost failed)"; return 0; }
+	awk '{ v[$1] = $2 } END {
+		printf "one system call %s us, a page fault %s us (copy-on-write %s us),",
+		    v["syscall"], v["anon_fault"], v["cow_fault"]
+		printf " a fork whose child exits %s us of CPU (%s us when it writes 64 pages)\n",
+		    v["fork_exit"], v["fork_touch64_exit"] }' <<<"$out"
+}
+
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # idle_rss PORT: connect, read the greeting, and set RSS, ANON and PSS
