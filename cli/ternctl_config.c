@@ -178,11 +178,13 @@ list_or_get(const char *dir, int argc, char *argv[], bool defaults,
     bool nondefault)
 {
 	const struct conf_param *p;
-	struct conf *c;
+	struct conf *c = NULL;
 	int errors = 0, r = 0;
-	bool dir_in_file;
+	bool dir_in_file = false;
 
-	c = load(dir, diag_print, NULL, NULL, &errors, &dir_in_file);
+	/* Defaults are the table's: no tern.conf is needed to show them. */
+	if (!defaults)
+		c = load(dir, diag_print, NULL, NULL, &errors, &dir_in_file);
 	if (argc > 0) {
 		for (; argc > 0; argc--, argv++)
 			r |= show(c, argv[0], defaults);

@@ -5,9 +5,11 @@ nowhere else, checks every value and the whole new file first, and writes
 all or nothing."""
 import os
 import stat
+import subprocess
 import unittest
 
-from tern_fixture import IS_ROOT, TEST_USER, Tern, free_port, test_user
+from tern_fixture import (BUILD, IS_ROOT, TEST_USER, Tern, free_port,
+                          test_user)
 
 # The part of tern.conf these tests edit, after the fixture's own lines.
 BODY = ("# Tern test configuration.\n"
@@ -211,6 +213,15 @@ class ConfigTest(unittest.TestCase):
                                      "smtpd_banner").stdout,
                          "max_idle = 100s\n"
                          "smtpd_banner = $myhostname ESMTP $mail_name\n")
+        # Defaults come from the table: no tern.conf is needed (a
+        # packager's script may ask before any configuration exists).
+        empty = os.path.join(self.t.dir, "no-config-here")
+        os.mkdir(empty)
+        r = subprocess.run([os.path.join(BUILD, "cli", "ternctl"), "-c",
+                            empty, "config", "-d", "queue_directory"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertRegex(r.stdout, r"^queue_directory = /\S+/spool/tern\n$")
         for opt in ("--non-default", "-n"):
             r = self.config(opt)
             self.assertEqual(r.returncode, 0, r.stderr)

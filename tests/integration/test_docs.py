@@ -140,6 +140,37 @@ class DocsTest(unittest.TestCase):
                   "master.8", "smtpd.8"):
             self.assertIn(p, self.pages)
 
+    def test_systemd_unit_installed_and_valid(self):
+        """make install puts tern.service in systemdsystemunitdir; its
+        programs are the installed ones, its PIDFile the default queue's,
+        and systemd-analyze verify has nothing to say about it (checked
+        with its paths moved into DESTDIR, so that the programs exist)."""
+        if not os.path.exists(os.path.join(BUILD, "conf", "tern.service")):
+            self.skipTest("configured --with-systemdsystemunitdir=no")
+        unit = os.path.join(self.dest + make_var("systemdsystemunitdir"),
+                            "tern.service")
+        with open(unit) as f:
+            text = f.read()
+        prefix = make_var("prefix")
+        self.assertIn("ExecStart=%s/master\n" % make_var("pkglibexecdir"),
+                      text)
+        self.assertIn("ExecStop=%s/ternctl stop\n" % make_var("sbindir"),
+                      text)
+        queue = subprocess.run(
+            [os.path.join(BUILD, "cli", "ternctl"), "config", "-d",
+             "queue_directory"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(queue.returncode, 0, queue.stderr)
+        self.assertIn("PIDFile=%s/pid/master.pid\n"
+                      % queue.stdout.split(" = ", 1)[1].strip(), text)
+        analyze = shutil.which("systemd-analyze")
+        self.assertIsNotNone(analyze, "systemd-analyze (package systemd)")
+        moved = os.path.join(self.tmp, "tern.service")
+        with open(moved, "w") as f:
+            f.write(text.replace(prefix + "/", self.dest + prefix + "/"))
+        r = subprocess.run([analyze, "verify", "--man=no", moved],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r.stdout)
+
     def test_every_command_has_a_page(self):
         missing = [p for p in self.programs(self.sbin)
                    if p + ".8" not in self.pages and

@@ -9,8 +9,9 @@ import subprocess
 import time
 import unittest
 
-from tern_fixture import (IS_ROOT, Tern, connect, free_port, hello_fields,
-                          proc_ids, readline, test_user, wait_for)
+from tern_fixture import (BUILD, IS_ROOT, Tern, connect, free_port,
+                          hello_fields, proc_ids, readline, test_user,
+                          wait_for)
 
 
 class MasterTest(unittest.TestCase):
@@ -461,6 +462,56 @@ class MasterTest(unittest.TestCase):
         r = t.ternctl("start")
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stderr, r"tern\.conf:\d+: default_process_limit")
+        self.assertEqual(t.our_processes(), [])
+
+    # ---- the systemd unit ---------------------------------------------------
+    def test_systemd_unit_commands_keep_their_contract(self):
+        """conf/tern.service says Type=forking with a PIDFile: systemd
+        runs ExecStart, waits for that process to exit 0, then reads the
+        pid file and takes that pid as the service.  Run the built unit's
+        own command lines the same way (with -c for this instance, as
+        the unit's comment tells administrators to): when ExecStart has
+        exited the pid file names the live master and the listener
+        accepts at once; ExecReload keeps that master; ExecStop ends it."""
+        unit = os.path.join(BUILD, "conf", "tern.service")
+        if not os.path.exists(unit):
+            self.skipTest("configured --with-systemdsystemunitdir=no")
+        keys = {}
+        with open(unit) as f:
+            for line in f:
+                m = re.match(r"^(\w+)=(.*)$", line.strip())
+                if m:
+                    keys.setdefault(m.group(1), m.group(2))
+        self.assertEqual(keys["Type"], "forking")
+        self.assertTrue(keys["PIDFile"].endswith("/pid/master.pid"))
+        t = self.instance(self.svc_line("echo", "127.0.0.1:%d" % self.port,
+                                        prefork=1))
+        progs = {"master": os.path.join(t.libexec, "master"),
+                 "ternctl": os.path.join(BUILD, "cli", "ternctl")}
+
+        def run(key):
+            argv = keys[key].split()
+            prog = os.path.basename(argv[0])
+            self.assertIn(prog, progs, keys[key])
+            return subprocess.run([progs[prog], "-c", t.etc] + argv[1:],
+                                  capture_output=True, text=True, timeout=60)
+
+        r = run("ExecStart")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pidfile = os.path.join(t.spool, "pid", "master.pid")
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        self.assertEqual(pid, t.master_pid())
+        os.kill(pid, 0)
+        c = connect(self.port)
+        self.assertEqual(hello_fields(readline(c))["service"], "echo")
+        c.close()
+        r = run("ExecReload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(t.master_pid(), pid)
+        r = run("ExecStop")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRaises(ProcessLookupError, os.kill, pid, 0)
         self.assertEqual(t.our_processes(), [])
 
     # ---- privilege --------------------------------------------------------
