@@ -12,8 +12,10 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -216,6 +218,34 @@ check_smtp_tls_level(const char *v, const char **err_r)
 }
 
 /* "all", or "ipv4" and/or "ipv6", separated by commas or spaces. */
+/* A list of IPv4 or IPv6 addresses (proxy_interfaces). */
+static int
+check_addr_list(const char *v, const char **err_r)
+{
+	char one[INET6_ADDRSTRLEN + 1];
+	uint8_t buf[16];
+	size_t n;
+
+	for (;;) {
+		v += strspn(v, ", \t");
+		if (*v == '\0')
+			return 0;
+		n = strcspn(v, ", \t");
+		if (n >= sizeof(one)) {
+			*err_r = "not an IPv4 or IPv6 address";
+			return -1;
+		}
+		memcpy(one, v, n);
+		one[n] = '\0';
+		if (inet_pton(AF_INET, one, buf) != 1 &&
+		    inet_pton(AF_INET6, one, buf) != 1) {
+			*err_r = "not an IPv4 or IPv6 address";
+			return -1;
+		}
+		v += n;
+	}
+}
+
 static int
 check_inet_protocols(const char *v, const char **err_r)
 {
@@ -489,6 +519,9 @@ const struct conf_param conf_params[] = {
 	    "PEM CA bundle for verify and secure; empty: the system store"),
 	PARAM("inet_protocols", CONF_STR, "all", 0, 0, check_inet_protocols,
 	    "address families the SMTP client uses: all, ipv4, ipv6"),
+	PARAM("proxy_interfaces", CONF_LIST, "", 0, 0, check_addr_list,
+	    "addresses that reach this host's smtpd through a proxy or NAT: "
+	    "an MX host there is this host"),
 	PARAM("smtp_mx_address_limit", CONF_INT, "5", 1, 64, NULL,
 	    "most addresses (of all MX hosts) tried for one delivery"),
 	PARAM("smtp_mx_session_limit", CONF_INT, "2", 1, 64, NULL,

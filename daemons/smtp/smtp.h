@@ -131,6 +131,41 @@ struct smtp_cand {
 
 #define SMTP_CAND_MAX	64
 
+/* ---- smtp_self.c: this host's own SMTP server ----------------------------- */
+
+#define SMTP_SELF_MAX	64
+
+struct smtp_self_addr {
+	int		 family;
+	uint8_t		 addr[16];
+	unsigned	 port;
+	bool		 any_addr;	/* bound to every address */
+	bool		 any_port;	/* proxy_interfaces: the address alone */
+};
+
+struct smtp_self {
+	struct smtp_self_addr addrs[SMTP_SELF_MAX];
+	size_t		 n;
+};
+
+struct sockaddr;
+
+/*
+ * smtp_self_load -- the addresses of this host's SMTP server: every inet
+ * service of services_path whose command is smtpd (address and port;
+ * "every address" kept as such), and the nproxy addresses of proxy
+ * (proxy_interfaces, any port).  A file that cannot be used is logged
+ * and leaves only proxy.
+ */
+void	smtp_self_load(struct smtp_self *, const char *services_path,
+	    const char *const *proxy, size_t nproxy);
+
+/*
+ * smtp_self_is -- whether a connection to sa (AF_INET or AF_INET6, with
+ * its port) would reach this host's own SMTP server.
+ */
+bool	smtp_self_is(const struct smtp_self *, const struct sockaddr *sa);
+
 struct dns;
 struct tls_policy_ctx;
 
@@ -153,6 +188,7 @@ struct smtp_agent {
 	size_t		 mx_session_limit;
 	int64_t		 cache_ms;	/* smtp_connection_cache_time_limit */
 	int64_t		 reuse_ms;	/* smtp_connection_reuse_time_limit */
+	struct smtp_self self;		/* an MX at these addresses is us */
 };
 
 /*

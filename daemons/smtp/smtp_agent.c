@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,10 @@ families(const struct conf *conf)
 static void
 smtp_init(struct smtp_agent *a, const struct conf *conf)
 {
+	const char *const *proxy;
+	char path[PATH_MAX];
+	size_t nproxy;
+
 	a->helo_name = conf_str(conf, "smtp_helo_name");
 	a->myhostname = conf_str(conf, "myhostname");
 	timeouts(&a->t, conf, "smtp", "helo");
@@ -86,6 +91,10 @@ smtp_init(struct smtp_agent *a, const struct conf *conf)
 	    "smtp_mx_session_limit");
 	a->cache_ms = ms(conf, "smtp_connection_cache_time_limit");
 	a->reuse_ms = ms(conf, "smtp_connection_reuse_time_limit");
+	proxy = conf_list(conf, "proxy_interfaces", &nproxy);
+	(void)snprintf(path, sizeof(path), "%s/services.conf",
+	    conf_str(conf, "config_directory"));
+	smtp_self_load(&a->self, path, proxy, nproxy);
 }
 
 void

@@ -275,16 +275,29 @@ mx_before_me(const struct smtp_agent *a, const struct dns_mx_list *ml)
 	return i;
 }
 
+/* The first of cands[from..to) that is this host's SMTP server, or NULL. */
+static const struct smtp_cand *
+self_cand(const struct smtp_agent *a, const struct smtp_cand *cands,
+    size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (smtp_self_is(&a->self,
+		    (const struct sockaddr *)cands[from].sa))
+			return &cands[from];
+	return NULL;
+}
+
 /* The MX hosts of d in order, or the domain itself without MX. */
 static size_t
 mx_hosts(struct smtp_agent *a, const char *queue_id,
     const struct smtp_dest *d, struct smtp_cand *cands, size_t max,
     struct smtp_dest_fail *fail)
 {
+	const struct smtp_cand *me = NULL;
 	struct dns_mx_list *ml;
 	enum dns_result r, ar;
 	char why[DNS_WHY_MAX + SMTP_NAME_MAX];
-	size_t i, n = 0, nmx = 0;
+	size_t i, n = 0, nmx = 0, before, pref_start = 0;
 	bool temp = false;
 
 	ml = xmalloc(sizeof(*ml));
@@ -311,6 +324,13 @@ mx_hosts(struct smtp_agent *a, const char *queue_id,
 		n = add_host(a, queue_id, d->host, ml->info.secure, d->port,
 		    cands, 0, max, &ar, why, sizeof(why));
 		temp = ar == DNS_TEMPFAIL;
+		if ((me = self_cand(a, cands, 0, n)) != NULL) {
+			fail_set(fail, DELIVER_BOUNCED, "5.4.6", "mail for %s "
+			    "loops back to myself (it has no MX and %s is "
+			    "this host's SMTP server)", d->host, me->addr);
+			free(ml);
+			return 0;
+		}
 		break;
 	case DNS_OK:
 		if (ml->n > 0 && (nmx = mx_before_me(a, ml)) == 0) {
@@ -321,10 +341,34 @@ mx_hosts(struct smtp_agent *a, const char *queue_id,
 			return 0;
 		}
 		for (i = 0; i < nmx && i < ml->n && n < max; i++) {
+			if (i == 0 || ml->mx[i].pref != ml->mx[i - 1].pref)
+				pref_start = n;
+			before = n;
 			n = add_host(a, queue_id, ml->mx[i].host,
 			    ml->info.secure, d->port, cands, n, max, &ar, why,
 			    sizeof(why));
 			temp = temp || ar == DNS_TEMPFAIL;
+			/*
+			 * An MX host at one of this host's SMTP addresses is
+			 * this host under another name: as for myhostname,
+			 * it and the MX hosts as preferred or less go.
+			 */
+			if ((me = self_cand(a, cands, before, n)) != NULL) {
+				log_info("%s: MX host %s[%s] of %s is this "
+				    "host: MX hosts of preference %u and "
+				    "above are not used", queue_id,
+				    ml->mx[i].host, me->addr, d->host,
+				    ml->mx[i].pref);
+				n = pref_start;
+				break;
+			}
+		}
+		if (me != NULL && n == 0) {
+			fail_set(fail, DELIVER_BOUNCED, "5.4.6", "mail for %s "
+			    "loops back to myself (its best MX host %s is this "
+			    "host)", d->host, ml->mx[i].host);
+			free(ml);
+			return 0;
 		}
 		break;
 	}

@@ -58,6 +58,12 @@ ZONE = """server:
 	local-data: "backup.example.test. IN MX 20 CLIENT.example.test."
 	local-data: "backup.example.test. IN MX 30 mx2.example.test."
 	local-data: "client.example.test. IN A 127.0.0.2"
+	local-data: "selfaddr.example.test. IN MX 10 alias.example.test."
+	local-data: "alias.example.test. IN A 127.0.0.1"
+	local-data: "selfbackup.example.test. IN MX 10 mx1.example.test."
+	local-data: "selfbackup.example.test. IN MX 20 alias.example.test."
+	local-data: "selfbackup.example.test. IN MX 30 mx2.example.test."
+	local-data: "selfnomx.example.test. IN A 127.0.0.1"
 	local-zone: "example.org." static
 	local-data: "mail.example.org. IN A 127.0.0.2"
 	local-data: "mail.example.org. IN MX 10 mx1.example.test."
@@ -215,6 +221,42 @@ class RoutingTest(SmtpOutBase):
         [r] = self.deliver(q, self.mx("backup.example.test"))
         self.assert_result(r, "sent", "2.0.0")
         self.assertEqual(len(p1.messages), 1)
+
+    def test_mx_at_my_own_address_bounces_5_4_6(self):
+        """An MX host under another name whose address and port are
+        this instance's smtpd listener (services.conf) is this host: as
+        the best MX it is a loop, bounced; so is a domain without MX
+        whose own address is that listener.  The same address on another
+        port is someone else, and gets the mail."""
+        for domain in ("selfaddr.example.test", "selfnomx.example.test"):
+            q = self.queue(["a@" + domain], plain("self"))
+            [r] = self.deliver(q, "%s:%d" % (domain, self.port))
+            self.assert_result(r, "bounced", "5.4.6",
+                               "mail for %s loops back to myself" % domain)
+        p = self.fake("127.0.0.1")
+        q = self.queue(["a@selfaddr.example.test"], plain("other port"))
+        [r] = self.deliver(q, self.mx("selfaddr.example.test"))
+        self.assert_result(r, "sent", "2.0.0",
+                           relay=self.relay("alias.example.test",
+                                            "127.0.0.1"))
+        self.assertEqual(len(p.messages), 1)
+
+    def test_backup_mx_at_my_own_address_only_better_ones_tried(self):
+        """As backup MX (preference 20) by address: only the better MX
+        is tried; the worse one (30) behind this host never is."""
+        p2 = FakeLmtp(self, host=MX2, port=self.port, smtp=True)
+        q = self.queue(["a@selfbackup.example.test"], plain("selfbackup"))
+        hop = "selfbackup.example.test:%d" % self.port
+        [r] = self.deliver(q, hop)
+        self.assert_result(r, "deferred", "4.4.1")
+        self.assertEqual(p2.conns, 0)
+        self.assertTrue(wait_for(lambda: "MX host alias.example.test"
+                                 "[127.0.0.1] of selfbackup.example.test is "
+                                 "this host" in self.t.log()))
+        p1 = FakeLmtp(self, host=MX1, port=self.port, smtp=True)
+        [r] = self.deliver(q, hop)
+        self.assert_result(r, "sent", "2.0.0")
+        self.assertEqual((len(p1.messages), p2.conns), (1, 0))
 
     def test_bracketed_host_skips_mx(self):
         p = self.fake(MX2)

@@ -4,17 +4,24 @@
  * check_smtp.c -- unit tests for the smtp program's pure parts
  * (daemons/smtp): smtp_dest_parse, the SMTP next hop ("domain",
  * "domain:port", "[host]", "[host]:port", "[ipv6:addr]"), with every
- * refusal it makes.
+ * refusal it makes; smtp_self, which addresses are this host's SMTP
+ * server (from a services.conf the test writes, and proxy_interfaces).
  *
- * Process:  test runner (Check), no privilege, no network, no DNS.
- * Input:    fixed tables of next hops.
+ * Process:  test runner (Check), no privilege, no network, no DNS
+ *           (smtp_self binds UDP sockets to loopback addresses, port 0).
+ * Input:    fixed tables of next hops and addresses.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "smtp.h"
 
@@ -126,6 +133,111 @@ START_TEST(test_dest_lengths)
 }
 END_TEST
 
+/* ---- smtp_self ------------------------------------------------------ */
+
+static const char self_services[] =
+    "smtp     inet 127.0.0.1:2525 y n 100 5 - smtpd\n"
+    "all      inet *:2600         y n 100 5 - smtpd\n"
+    "smtps    inet [::1]:2700     y n 10  0 - smtpd -o smtpd_tls_wrappermode=yes\n"
+    "other    inet 127.0.0.1:2800 y n 10  0 - echo\n"
+    "cleanup  unix private/cleanup y n 100 0 - cleanup\n";
+
+static bool
+is_self(const struct smtp_self *s, const char *addr, unsigned port)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		return smtp_self_is(s, (struct sockaddr *)&sin);
+	}
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons((uint16_t)port);
+	return smtp_self_is(s, (struct sockaddr *)&sin6);
+}
+
+/* Whether this machine has ::1 (a container may have no IPv6). */
+static bool
+have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sin6;
+	bool ok;
+	int fd;
+
+	if ((fd = socket(AF_INET6, SOCK_DGRAM, 0)) == -1)
+		return false;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+	close(fd);
+	return ok;
+}
+
+START_TEST(test_self_listeners)
+{
+	static const char *const proxy[] = { "198.51.100.7", "2001:db8::7" };
+	char dir[] = "/tmp/check_smtp.XXXXXX", path[64];
+	struct smtp_self *s = calloc(1, sizeof(*s));
+	FILE *f;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/services.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fputs(self_services, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	smtp_self_load(s, path, proxy, 2);
+	unlink(path);
+	rmdir(dir);
+
+	/* One address: that address and port only. */
+	ck_assert(is_self(s, "127.0.0.1", 2525));
+	ck_assert(!is_self(s, "127.0.0.2", 2525));
+	ck_assert(!is_self(s, "127.0.0.1", 25));
+	/* Every address: the port on any address of this host. */
+	ck_assert(is_self(s, "127.0.0.1", 2600));
+	ck_assert(is_self(s, "127.0.0.77", 2600));
+	ck_assert(!is_self(s, "192.0.2.1", 2600));	/* not this host's */
+	ck_assert(!is_self(s, "127.0.0.77", 2601));
+	/* Only smtpd listeners count. */
+	ck_assert(!is_self(s, "127.0.0.1", 2800));
+	/* proxy_interfaces: the address, whatever the port. */
+	ck_assert(is_self(s, "198.51.100.7", 25));
+	ck_assert(is_self(s, "198.51.100.7", 2525));
+	ck_assert(!is_self(s, "198.51.100.8", 25));
+	ck_assert(is_self(s, "2001:db8::7", 25));
+	ck_assert(!is_self(s, "2001:db8::8", 25));
+	if (have_ipv6_loopback()) {
+		ck_assert(is_self(s, "::1", 2700));
+		ck_assert(is_self(s, "::1", 2600));
+		ck_assert(!is_self(s, "::1", 2525));
+	}
+	free(s);
+}
+END_TEST
+
+START_TEST(test_self_without_services_file)
+{
+	static const char *const proxy[] = { "192.0.2.9" };
+	struct smtp_self *s = calloc(1, sizeof(*s));
+
+	ck_assert_ptr_nonnull(s);
+	smtp_self_load(s, "/nonexistent/services.conf", proxy, 1);
+	ck_assert(is_self(s, "192.0.2.9", 25));
+	ck_assert(!is_self(s, "127.0.0.1", 25));
+	smtp_self_load(s, "/nonexistent/services.conf", NULL, 0);
+	ck_assert_uint_eq(s->n, 0);
+	ck_assert(!is_self(s, "192.0.2.9", 25));
+	free(s);
+}
+END_TEST
+
 static Suite *
 smtp_suite(void)
 {
@@ -137,6 +249,10 @@ smtp_suite(void)
 	tcase_add_loop_test(tc, test_dest_bad, 0,
 	    (int)(sizeof(bads) / sizeof(bads[0])));
 	tcase_add_test(tc, test_dest_lengths);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("self");
+	tcase_add_test(tc, test_self_listeners);
+	tcase_add_test(tc, test_self_without_services_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
