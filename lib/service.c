@@ -104,6 +104,12 @@ load_conf(struct service_ctx *ctx)
 		fatalx("config directory name too long");
 	if (conf_load(c, path) != 0)
 		fatalx("%s: configuration errors, see above", path);
+	/*
+	 * $config_directory (alias_maps' default, for one) is the directory
+	 * in use, as in the master, whatever the file says.
+	 */
+	if (conf_set(c, "config_directory", ctx->config_dir) != 0)
+		fatalx("config directory %s: bad value", ctx->config_dir);
 	while (ctx->argc >= 2 && strcmp(ctx->argv[0], "-o") == 0) {
 		if ((eq = strchr(ctx->argv[1], '=')) == NULL ||
 		    (size_t)(eq - ctx->argv[1]) >= sizeof(name))

@@ -767,6 +767,22 @@ class RecipientTableTest(SmtpdTestBase):
         self.assert_enh(c.cmd("RCPT TO:<nosuchuser@localhost>"), 550,
                         "5.1.1")
 
+    def test_default_alias_table_is_in_the_config_directory(self):
+        """alias_maps left at its default, lmdb:$config_directory/aliases:
+        $config_directory is the directory the instance runs from (the
+        master's -c), not the one compiled in."""
+        self.start()
+        src = os.path.join(self.t.etc, "aliases")
+        with open(src, "w") as f:
+            f.write("team: root\n")
+        os.chmod(src, 0o644)
+        self.t.ternctl("map", "build", "-a", src, check=True)
+        c = self.client()
+        self.assert_enh(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+        self.assert_enh(c.cmd("RCPT TO:<team@localhost>"), 250, "2.1.5")
+        self.assert_enh(c.cmd("RCPT TO:<nosuchuser@localhost>"), 550,
+                        "5.1.1")
+
     def test_unbuilt_alias_table_is_temporary(self):
         """The aliases source exists but was never built: a name that is
         not an account may be an alias, so 451, not 550."""
