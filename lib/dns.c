@@ -28,6 +28,7 @@
 #include <unbound.h>
 
 #include "dns.h"
+#include "hostname.h"
 #include "xmem.h"
 
 #define CLASS_IN	1
@@ -153,9 +154,12 @@ resolve(struct dns *d, const char *name, int type, struct ub_result **res_r,
 	return 0;
 }
 
-/* Copy a query name, without one final dot, when it is a host name. */
+/*
+ * Copy a query name, without one final dot, when it is a host name
+ * (hostname_ok() with flags).
+ */
 static bool
-query_name(const char *in, char *out, size_t outsz)
+query_name(const char *in, char *out, size_t outsz, unsigned flags)
 {
 	size_t len = strlen(in);
 
@@ -165,13 +169,14 @@ query_name(const char *in, char *out, size_t outsz)
 		return false;
 	memcpy(out, in, len);
 	out[len] = '\0';
-	return dns_host_ok(out);
+	return hostname_ok(out, len, flags);
 }
 
 /*
  * The answer's canonical name, when libunbound gives one (a CNAME was
  * followed), into info->canon.  Returns false when it is not a name
- * Tern would look up.
+ * Tern would look up.  It may hold "_": the query of a TLSA lookup is
+ * "_25._tcp.host", and its CNAME target commonly is such a name too.
  */
 static bool
 take_canon(struct ub_result *r, struct dns_info *info)
@@ -180,7 +185,8 @@ take_canon(struct ub_result *r, struct dns_info *info)
 
 	if (r->canonname == NULL)
 		return true;
-	if (!query_name(r->canonname, name, sizeof(name)))
+	if (!query_name(r->canonname, name, sizeof(name),
+	    HOSTNAME_UNDERSCORE))
 		return false;
 	memcpy(info->canon, name, sizeof(name));
 	return true;
@@ -424,7 +430,7 @@ dns_mx(struct dns *d, const char *domain, struct dns_mx_list *out)
 
 	memset(out, 0, sizeof(*out));
 	info_init(&out->info);
-	if (!query_name(domain, name, sizeof(name)))
+	if (!query_name(domain, name, sizeof(name), 0))
 		return bad_name(&out->info, "domain", domain);
 	if ((res = lookup(d, name, DNS_T_MX, &r, &out->info)) != DNS_OK)
 		return res;
@@ -503,7 +509,7 @@ dns_addr(struct dns *d, const char *host, int families,
 
 	memset(out, 0, sizeof(*out));
 	info_init(&out->info);
-	if (!query_name(host, name, sizeof(name)))
+	if (!query_name(host, name, sizeof(name), 0))
 		return bad_name(&out->info, "host", host);
 	if ((families & DNS_INET_ALL) == 0) {
 		out->info.secure = false;
@@ -574,7 +580,7 @@ dns_tlsa(struct dns *d, const char *host, unsigned port,
 
 	memset(out, 0, sizeof(*out));
 	info_init(&out->info);
-	if (!query_name(host, name, sizeof(name)))
+	if (!query_name(host, name, sizeof(name), 0))
 		return bad_name(&out->info, "host", host);
 	if (port == 0 || port > 65535) {
 		out->info.secure = false;

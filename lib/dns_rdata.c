@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: ISC
  *
  * dns_rdata.c -- the pure part of lib/dns: domain names in wire format,
- * MX and TLSA record data, host name syntax and the MX order.
+ * MX and TLSA record data, host name syntax (lib/hostname) and the MX
+ * order.
  *
  * Process:  smtp (through dns.c); the fuzz harness and unit tests.
  * Input:    record data from DNS answers: untrusted.  Every length is
@@ -16,6 +17,7 @@
 
 #include "ascii.h"
 #include "dns.h"
+#include "hostname.h"
 
 #define LABEL_PTR	0xc0	/* compression pointer (RFC 1035 4.1.4) */
 #define TLSA_FIXED	3	/* usage, selector, matching type */
@@ -28,50 +30,10 @@ host_char(int c)
 	return ascii_isalnum(c) || c == '-' || c == '_';
 }
 
-/* One label of a host name: 1..63 host characters, no "-" at its ends. */
-static bool
-host_label(const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > DNS_LABEL_MAX)
-		return false;
-	if (p[0] == '-' || p[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!host_char(p[i]))
-			return false;
-	return true;
-}
-
-static bool
-all_digits(const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!ascii_isdigit(p[i]))
-			return false;
-	return true;
-}
-
 bool
 dns_host_ok(const char *name)
 {
-	const uint8_t *p = (const uint8_t *)name, *label, *dot;
-	size_t len = strlen(name), n;
-
-	if (len == 0 || len > DNS_NAME_MAX)
-		return false;
-	for (label = p;; label = dot + 1) {
-		dot = memchr(label, '.', len - (size_t)(label - p));
-		n = dot == NULL ? len - (size_t)(label - p) :
-		    (size_t)(dot - label);
-		if (!host_label(label, n))
-			return false;
-		if (dot == NULL)
-			return !all_digits(label, n);
-	}
+	return hostname_ok(name, strlen(name), 0);
 }
 
 /* Append s (n bytes) to out at *pos; false when it would not fit. */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ascii.h"
+#include "hostname.h"
 #include "log.h"
 #include "services.h"
 #include "xmem.h"
@@ -33,8 +34,6 @@
 #define TOKENS_MAX	(COLUMNS + SERVICES_ARGS_MAX)
 #define UNIX_PATH_MAX	100	/* well under sun_path's 108 bytes */
 #define WAKEUP_MAX	86400
-#define HOSTNAME_MAX	253
-#define LABEL_MAX	63
 #define QUOTE_MAX	(64 * 4 + 4)	/* log_safe() room for 64 bytes */
 #define MSG_MAX		768
 #define CONTROL_NAME	"control"
@@ -216,33 +215,6 @@ port_ok(const char *s, size_t size)
 	return s[0] != '0' && uint_parse(s, 1, 65535, &v);
 }
 
-/* A host name: dot-separated labels of [A-Za-z0-9-]. */
-static bool
-hostname_ok(const char *s)
-{
-	size_t i, label = 0;
-	bool alpha = false;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!ascii_isalnum((unsigned char)s[i]) && s[i] != '-')
-			return false;
-		if (label == 0 && s[i] == '-')
-			return false;
-		if (!ascii_isdigit((unsigned char)s[i]))
-			alpha = true;
-		if (++label > LABEL_MAX)
-			return false;
-	}
-	/* All digits and dots is an IPv4 address inet_pton() refused. */
-	return i > 0 && i <= HOSTNAME_MAX && label > 0 && alpha;
-}
-
 static bool
 host_ok(const char *host, bool bracketed)
 {
@@ -255,7 +227,7 @@ host_ok(const char *host, bool bracketed)
 		return true;
 	if (inet_pton(AF_INET, host, &a4) == 1)
 		return true;
-	return hostname_ok(host);
+	return hostname_ok(host, strlen(host), 0);
 }
 
 static bool

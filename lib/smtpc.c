@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ascii.h"
+#include "hostname.h"
 #include "qfile.h"
 #include "smtpc.h"
 
@@ -484,19 +485,18 @@ port_ok(const char *p, size_t n)
 	return v >= 1 && v <= 65535;
 }
 
-/* A host name or IPv4 address: letters, digits, "-", "." and "_". */
+/* A host name (lib/hostname.h, no latitude) or an IPv4 address. */
 static bool
 host_ok(const char *h, size_t n)
 {
-	size_t i;
+	char tmp[SMTPC_HOST_MAX + 1];
+	struct in_addr a4;
 
-	if (n == 0 || n > SMTPC_HOST_MAX || h[0] == '-' || h[0] == '.')
+	if (n == 0 || n > SMTPC_HOST_MAX)
 		return false;
-	for (i = 0; i < n; i++)
-		if (!ascii_isalnum((unsigned char)h[i]) && h[i] != '-' &&
-		    h[i] != '.' && h[i] != '_')
-			return false;
-	return true;
+	memcpy(tmp, h, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET, tmp, &a4) == 1 || hostname_ok(h, n, 0);
 }
 
 static int

@@ -14,11 +14,15 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "hostname.h"
 #include "map.h"
 #include "tls_policy.h"
 #include "xmem.h"
@@ -67,33 +71,25 @@ is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* n bytes at s are an IPv4 address in dotted-quad form. */
 static bool
-label_byte(char c)
+ipv4_ok(const char *s, size_t n)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+	char tmp[INET_ADDRSTRLEN];
+	struct in_addr a4;
 
-/* A host name: labels of 1..63 bytes joined by dots, 1..253 bytes. */
-static bool
-host_ok(const char *s, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
+	if (n >= sizeof(tmp) || memchr(s, '\0', n) != NULL)
 		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (!label_byte(s[i]) || ++label > 63)
-			return false;
-	}
-	return label > 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET, tmp, &a4) == 1;
 }
 
-/* One match= name: a keyword, a host name, or ".domain". */
+/*
+ * One match= name: a keyword, a host name or an IPv4 address (tlsproxy
+ * checks that against the certificate's IP addresses), or ".domain".
+ * Names may carry "_" (lib/hostname.h).
+ */
 static bool
 match_name_ok(const char *s, size_t n)
 {
@@ -102,8 +98,8 @@ match_name_ok(const char *s, size_t n)
 	    (n == 11 && memcmp(s, "dot-nexthop", 11) == 0))
 		return true;
 	if (n > 0 && s[0] == '.')
-		return host_ok(s + 1, n - 1);
-	return host_ok(s, n);
+		return hostname_ok(s + 1, n - 1, HOSTNAME_UNDERSCORE);
+	return hostname_ok(s, n, HOSTNAME_UNDERSCORE) || ipv4_ok(s, n);
 }
 
 /* "a:b:c" (the part after "match=", n bytes) into p->match. */
@@ -400,6 +396,9 @@ resolve(struct tls_policy *p, const char *nh, char *err, size_t errsz)
 			continue;
 		}
 		dot = strcmp(names[i], "dot-nexthop") == 0;
+		/* Nothing is below an address: dot-nexthop names nothing. */
+		if (dot && ipv4_ok(nh, strlen(nh)))
+			continue;
 		if (dot || strcmp(names[i], "nexthop") == 0) {
 			/* A longer one is no host name: refused below. */
 			p->match[p->nmatch][0] = '.';

@@ -19,9 +19,11 @@
  * A table value is "level [match=name:name...]", words separated by white
  * space.  match= is for verify and secure only; a name is "hostname"
  * (the MX host's name, known when connecting), "nexthop" (the next-hop
- * domain), "dot-nexthop" (its subdomains), a host name, or ".domain"
- * (the subdomains of domain).  Any other attribute is refused: a policy
- * that says more than Tern would enforce must not be silently weakened.
+ * domain), "dot-nexthop" (its subdomains), a host name ("_" allowed,
+ * lib/hostname.h), an IPv4 address (checked against the certificate's
+ * IP addresses), or ".domain" (the subdomains of domain).  Any other
+ * attribute is refused: a policy that says more than Tern would enforce
+ * must not be silently weakened.
  *
  * Lookup keys, as Postfix's TLS_README says: the next hop verbatim
  * ("[host]", "[host]:port", "host:port", "domain"; an empty next hop is
@@ -108,7 +110,8 @@ void	tls_policy_close(struct tls_policy_ctx **);
  * next hop; "" for the recipient domain) for recipients in domain: the
  * first table entry found (see above), else the default level.  The match
  * names are resolved: "nexthop" and "dot-nexthop" become the next-hop
- * domain and "." + it, "hostname" sets match_hostname; verify without
+ * domain and "." + it (nothing when the next hop is an IPv4 address:
+ * no name is below one), "hostname" sets match_hostname; verify without
  * match= gets "hostname", secure "nexthop:dot-nexthop".  Returns 0, or -1
  * with err set when a table cannot answer now or its value is not a valid
  * policy (the caller defers: a broken policy must not send mail with less

@@ -115,12 +115,20 @@ struct tlsproxy_req {
  * verify=dane also tlsa_count, tlsa_0 .. tlsa_<count-1> and dane_names
  * (tlsproxy_dane_parse).  All strings, printable ASCII without spaces
  * (ca_file may be empty; a TLSA record has its three single spaces),
- * proto TLSPROXY_PROTO, the port a decimal number 1..65535.  Returns 0
+ * proto TLSPROXY_PROTO, the port a decimal number 1..65535 without a
+ * leading zero (tlsproxy_number_parse).  Returns 0
  * with *req filled (role set, ident "name[addr]" of the peer), or -1 with
  * *err_r set to a static string.  Pure.
  */
 int	tlsproxy_req_parse(const struct attr_msg *, struct tlsproxy_req *req,
 	    const char **err_r);
+
+/*
+ * tlsproxy_number_parse -- s is a decimal number 1..max: digits only, no
+ * sign, no leading zero, not empty (a port, a record count).  Returns 0
+ * with *n_r set, or -1.  Pure.
+ */
+int	tlsproxy_number_parse(const char *s, size_t max, size_t *n_r);
 
 /*
  * tlsproxy_req_is_start -- is this exactly request=start (step 3)?  Pure.
@@ -154,8 +162,8 @@ int	tlsproxy_dane_parse_record(const char *s, struct tlsproxy_dane *d,
 
 /*
  * tlsproxy_dane_parse_names -- the ":"-separated reference names s (1 to
- * TLSPROXY_DANE_NAMES_MAX host names: letters, digits, "-", "_" and inner
- * dots, labels of 1..63 bytes, at most 253 bytes, no final dot) into d.
+ * TLSPROXY_DANE_NAMES_MAX host names by hostname_ok() with
+ * HOSTNAME_UNDERSCORE, lib/hostname.h: a certificate may carry "_") into d.
  * Returns 0, or -1 with *err_r set.  Pure.
  */
 int	tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
@@ -163,7 +171,7 @@ int	tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
 
 /*
  * tlsproxy_dane_parse -- the DANE attributes of a verify=dane request:
- * tlsa_count ("1".."16", decimal, no leading zero), that many records
+ * tlsa_count (tlsproxy_number_parse, 1..TLSPROXY_TLSA_MAX), that many records
  * tlsa_0, tlsa_1, ... and dane_names.  Fills d (zeroed first) and
  * *nattrs_r (how many attributes that was), or returns -1 with *err_r
  * set.  Pure.

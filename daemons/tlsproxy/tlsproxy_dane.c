@@ -25,6 +25,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "hostname.h"
 #include "tlsproxy.h"
 
 #define SHA256_LEN	32
@@ -104,32 +105,6 @@ tlsproxy_dane_parse_record(const char *s, struct tlsproxy_dane *d,
 	return 0;
 }
 
-static bool
-label_byte(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-/* A host name: labels of 1..63 bytes joined by dots, 1..253 bytes. */
-static bool
-host_ok(const char *s, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (!label_byte(s[i]) || ++label > 63)
-			return false;
-	}
-	return label > 0;
-}
-
 int
 tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
     const char **err_r)
@@ -141,7 +116,7 @@ tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
 	for (;;) {
 		end = strchr(s, ':');
 		n = end != NULL ? (size_t)(end - s) : strlen(s);
-		if (!host_ok(s, n)) {
+		if (!hostname_ok(s, n, HOSTNAME_UNDERSCORE)) {
 			*err_r = "bad name in dane_names";
 			return -1;
 		}
@@ -158,23 +133,6 @@ tlsproxy_dane_parse_names(const char *s, struct tlsproxy_dane *d,
 	}
 }
 
-/* "1".."16": the number of records. */
-static int
-count_parse(const char *s, size_t *n_r)
-{
-	size_t n = 0, i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 2)
-			return -1;
-		n = n * 10 + (size_t)(s[i] - '0');
-	}
-	if (i == 0 || s[0] == '0' || n > TLSPROXY_TLSA_MAX)
-		return -1;
-	*n_r = n;
-	return 0;
-}
-
 int
 tlsproxy_dane_parse(const struct attr_msg *m, struct tlsproxy_dane *d,
     size_t *nattrs_r, const char **err_r)
@@ -185,7 +143,7 @@ tlsproxy_dane_parse(const struct attr_msg *m, struct tlsproxy_dane *d,
 
 	memset(d, 0, sizeof(*d));
 	if (attr_get_str(m, "tlsa_count", buf, sizeof(buf)) == -1 ||
-	    count_parse(buf, &n) == -1) {
+	    tlsproxy_number_parse(buf, TLSPROXY_TLSA_MAX, &n) == -1) {
 		*err_r = "bad tlsa_count";
 		return -1;
 	}

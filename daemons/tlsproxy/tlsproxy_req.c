@@ -13,9 +13,13 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostname.h"
 #include "log.h"
 #include "tlsproxy.h"
 
@@ -31,18 +35,30 @@ word_ok(const char *s)
 	return true;
 }
 
+int
+tlsproxy_number_parse(const char *s, size_t max, size_t *n_r)
+{
+	size_t n = 0, i;
+
+	if (s[0] < '1' || s[0] > '9')
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (size_t)(s[i] - '0');
+		if (n > max)
+			return -1;
+	}
+	*n_r = n;
+	return 0;
+}
+
 static bool
 port_ok(const char *s)
 {
-	unsigned long v = 0;
-	size_t i;
+	size_t v;
 
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	return i > 0 && v >= 1 && v <= 65535;
+	return tlsproxy_number_parse(s, 65535, &v) == 0;
 }
 
 static bool
@@ -99,28 +115,26 @@ parse_server(const struct attr_msg *m, struct tlsproxy_req *req,
 	return 6;
 }
 
-/* A host name: labels of 1..63 letters, digits, "-", "_"; 1..253 bytes. */
+/* n bytes at s are an IPv4 address in dotted-quad form. */
 static bool
-ca_host_ok(const char *s, size_t n)
+ipv4_ok(const char *s, size_t n)
 {
-	size_t i, label = 0;
+	char tmp[INET_ADDRSTRLEN];
+	struct in_addr a4;
 
-	if (n == 0 || n > 253)
+	if (n >= sizeof(tmp))
 		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' &&
-		    s[i] <= '9') || s[i] == '-' || s[i] == '_') || ++label > 63)
-			return false;
-	}
-	return label > 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return inet_pton(AF_INET, tmp, &a4) == 1;
 }
 
-/* ca_names: 1..TLSPROXY_CA_NAMES_MAX of "host" or ".domain", ":"-joined. */
+/*
+ * ca_names: 1..TLSPROXY_CA_NAMES_MAX of "host", an IPv4 address (GnuTLS
+ * checks it against the certificate's IP addresses) or ".domain",
+ * ":"-joined; names as a certificate may carry them, "_" included
+ * (lib/hostname.h).
+ */
 static int
 parse_ca_names(const struct attr_msg *m, struct tlsproxy_req *req,
     const char **err_r)
@@ -137,7 +151,8 @@ parse_ca_names(const struct attr_msg *m, struct tlsproxy_req *req,
 		end = strchr(s, ':');
 		n = end != NULL ? (size_t)(end - s) : strlen(s);
 		dot = n > 0 && s[0] == '.';
-		if (!ca_host_ok(s + dot, n - dot)) {
+		if (!hostname_ok(s + dot, n - dot, HOSTNAME_UNDERSCORE) &&
+		    (dot || !ipv4_ok(s, n))) {
 			*err_r = "bad name in ca_names";
 			return -1;
 		}

@@ -8,12 +8,15 @@
  * Input:    one mode byte, then data.  Mode % 5: 0 a wire name (into a
  *           buffer as small as the mode byte says, to catch overruns),
  *           1 MX record data, 2 TLSA record data, 3 a list of 16-bit
- *           preferences to order, 4 a text name for dns_host_ok.
+ *           preferences to order, 4 a text name for dns_host_ok and,
+ *           raw, for hostname_ok (lib/hostname.h) under every flag.
  * Checks:   no crash, no read or write out of bounds; a name's text is
  *           printable, fits, and reads back to the same octets; an MX
  *           target is "" or a valid host name; TLSA lengths agree with
  *           the input and the digest sizes; the MX order is a sorted
- *           permutation; a valid host name has only its allowed bytes.
+ *           permutation; a valid host name has only its allowed bytes,
+ *           no empty label, no "-" at a label's ends, "_" and a final
+ *           dot only with their flags; more flags never refuse more.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "hostname.h"
 #include "fuzz.h"
 
 #define ORDER_MAX	64
@@ -166,12 +170,53 @@ order(const uint8_t *data, size_t size)
 	}
 }
 
+/* What an accepted name must look like under flags (lib/hostname.h). */
+static void
+host_shape(const char *s, size_t n, unsigned flags)
+{
+	size_t i;
+
+	if (n > 1 && s[n - 1] == '.') {
+		if (!(flags & HOSTNAME_FINAL_DOT))
+			abort();
+		n--;
+	}
+	if (n == 0 || n > HOSTNAME_MAX || s[0] == '.' || s[n - 1] == '.' ||
+	    s[0] == '-' || s[n - 1] == '-')
+		abort();
+	for (i = 0; i < n; i++) {
+		if (s[i] == '_' && !(flags & HOSTNAME_UNDERSCORE))
+			abort();
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			abort();
+		if (s[i] == '.' && (s[i + 1] == '.' || s[i - 1] == '-' ||
+		    s[i + 1] == '-'))
+			abort();
+	}
+}
+
 static void
 host(const uint8_t *data, size_t size)
 {
+	static const unsigned flags[] = { 0, HOSTNAME_UNDERSCORE,
+	    HOSTNAME_FINAL_DOT, HOSTNAME_UNDERSCORE | HOSTNAME_FINAL_DOT };
 	char buf[DNS_TEXT_MAX];
 	size_t len = size < sizeof(buf) - 1 ? size : sizeof(buf) - 1, i;
+	bool ok[4];
 
+	/* The raw bytes, NULs included, under every flag. */
+	for (i = 0; i < 4; i++) {
+		ok[i] = hostname_ok((const char *)data, size, flags[i]);
+		if (ok[i])
+			host_shape((const char *)data, size, flags[i]);
+	}
+	/* More latitude never refuses what less accepted. */
+	if ((ok[0] && !(ok[1] && ok[2] && ok[3])) || (ok[1] && !ok[3]) ||
+	    (ok[2] && !ok[3]))
+		abort();
 	memcpy(buf, data, len);
 	buf[len] = '\0';
 	if (!dns_host_ok(buf))
@@ -179,12 +224,7 @@ host(const uint8_t *data, size_t size)
 	len = strlen(buf);
 	if (len == 0 || len > DNS_NAME_MAX || buf[len - 1] == '.')
 		abort();
-	for (i = 0; i < len; i++)
-		if (!((buf[i] >= 'a' && buf[i] <= 'z') ||
-		    (buf[i] >= 'A' && buf[i] <= 'Z') ||
-		    (buf[i] >= '0' && buf[i] <= '9') ||
-		    buf[i] == '-' || buf[i] == '_' || buf[i] == '.'))
-			abort();
+	host_shape(buf, len, 0);
 }
 
 int

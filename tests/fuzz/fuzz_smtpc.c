@@ -8,21 +8,30 @@
  *           per LF (a CR before it dropped), fed to smtpc_reply_line; each
  *           complete reply is also formatted and read as an EHLO reply.
  *           Mode odd: message content through smtpc_dot_put (cut where
- *           the mode byte says), then smtpc_dot_end.
+ *           the mode byte says), then smtpc_dot_end.  Mode 0xfe: an LMTP
+ *           next hop for smtpc_nexthop_parse (from transport_maps).
  * Checks:   no crash, no read past the input; a reply keeps its limits
  *           (code 200..559, lines, bytes, no control characters, an
  *           enhanced code of its own class) and formats within its buffer;
  *           the dot-stuffed output has only CR LF line ends, no line "."
  *           before its end, and unstuffs back to the input with its line
- *           ends made CR LF.
+ *           ends made CR LF; a next hop parsed is an absolute path, or
+ *           an IPv4 address, a host name (lib/hostname.h, no latitude)
+ *           or an IPv6 address, with a port 1..65535.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "fuzz.h"
+#include "hostname.h"
 #include "smtpc.h"
+
+#define MODE_NEXTHOP	0xfe
 
 static struct smtpc_reply rep;
 
@@ -166,12 +175,50 @@ dots(const uint8_t *data, size_t size, size_t cut)
 	free(d);
 }
 
+static void
+nexthop(const uint8_t *data, size_t size)
+{
+	struct smtpc_nexthop nh;
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *err = NULL;
+	char *s;
+	unsigned long port;
+	char *end;
+
+	if ((s = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (smtpc_nexthop_parse(s, "24", &nh, &err) == -1) {
+		if (err == NULL || err[0] == '\0')
+			abort();
+		free(s);
+		return;
+	}
+	if (nh.kind == SMTPC_NH_UNIX) {
+		if (nh.path[0] != '/')
+			abort();
+	} else {
+		if (inet_pton(AF_INET, nh.host, &a4) != 1 &&
+		    inet_pton(AF_INET6, nh.host, &a6) != 1 &&
+		    !hostname_ok(nh.host, strlen(nh.host), 0))
+			abort();
+		port = strtoul(nh.port, &end, 10);
+		if (*end != '\0' || port == 0 || port > 65535)
+			abort();
+	}
+	free(s);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	if (data[0] % 2 == 0)
+	if (data[0] == MODE_NEXTHOP)
+		nexthop(data + 1, size - 1);
+	else if (data[0] % 2 == 0)
 		replies(data + 1, size - 1);
 	else
 		dots(data + 1, size - 1, data[0] / 2);

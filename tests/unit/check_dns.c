@@ -169,7 +169,8 @@ static const struct {
 } hosts[] = {
 	{ "example.org", true },
 	{ "mx-1.example.org", true },
-	{ "_25._tcp.mx.example.org", true },
+	{ "_25._tcp.mx.example.org", false },	/* "_": not a host name */
+	{ "mx_1.example.org", false },
 	{ "localhost", true },
 	{ "1.example.org", true },
 	{ "0.0.0.example1", true },
@@ -186,6 +187,8 @@ static const struct {
 	{ "192.0.2.1", false },
 	{ "example.123", false },
 	{ "a.b*", false },
+	{ "mx.example-", false },
+	{ "123", false },
 };
 
 START_TEST(test_host_ok)

@@ -389,6 +389,13 @@ static const struct bad_case bad_cases[] = {
 	    "bad host \"300.1.1.1\"", 0 },
 	{ "smtp inet bad_host:25 - - - - - smtpd\n", 0, 1, 1, "smtp",
 	    "bad host", 0 },
+	/* lib/hostname.h: no "-" at a label's end, no all-digit last one. */
+	{ "smtp inet mx-.example:25 - - - - - smtpd\n", 0, 1, 1, "smtp",
+	    "bad host", 0 },
+	{ "smtp inet mx.example.25:25 - - - - - smtpd\n", 0, 1, 1, "smtp",
+	    "bad host", 0 },
+	{ "smtp inet 1.2.3:25 - - - - - smtpd\n", 0, 1, 1, "smtp",
+	    "bad host", 0 },
 	{ "smtp inet ::1:25 - - - - - smtpd\n", 0, 1, 1, "smtp",
 	    "in brackets", 0 },
 	{ "smtp inet [::1]25 - - - - - smtpd\n", 0, 1, 1, "smtp",

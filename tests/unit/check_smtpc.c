@@ -408,6 +408,16 @@ static const struct {
 	{ "inet:h:24:25", -1, NULL, NULL },
 	{ "inet:-h:24", -1, NULL, NULL },
 	{ "inet:h h:24", -1, NULL, NULL },
+	/* lib/hostname.h, no latitude; an IPv4 address in four parts only. */
+	{ "inet:h_1:24", -1, NULL, NULL },
+	{ "inet:h-:24", -1, NULL, NULL },
+	{ "inet:a..b:24", -1, NULL, NULL },
+	{ "inet:.h:24", -1, NULL, NULL },
+	{ "inet:h.:24", -1, NULL, NULL },
+	{ "inet:1.2.3:24", -1, NULL, NULL },
+	{ "inet:256.0.0.1:24", -1, NULL, NULL },
+	{ "inet:example.123:24", -1, NULL, NULL },
+	{ "inet:1.example:24", SMTPC_NH_INET, "1.example", "24" },
 	{ "inet:[::1", -1, NULL, NULL },
 	{ "inet:[]:24", -1, NULL, NULL },
 	{ "inet:[not-v6]:24", -1, NULL, NULL },
@@ -455,12 +465,24 @@ START_TEST(test_nexthop_long)
 	in[5 + SMTPC_PATH_MAX] = 'p';
 	in[6 + SMTPC_PATH_MAX] = '\0';
 	ck_assert_int_eq(smtpc_nexthop_parse(in, "24", &nh, &err), -1);
+	/* Host names: 253 bytes in labels of at most 63 (lib/hostname.h). */
 	memcpy(host, "inet:", 5);
 	memset(host + 5, 'h', SMTPC_HOST_MAX + 1);
 	host[6 + SMTPC_HOST_MAX] = '\0';
 	ck_assert_int_eq(smtpc_nexthop_parse(host, "24", &nh, &err), -1);
-	host[5 + SMTPC_HOST_MAX] = '\0';
+	host[5 + 63] = host[5 + 127] = host[5 + 191] = '.';
+	host[5 + 253] = '\0';
 	ck_assert_int_eq(smtpc_nexthop_parse(host, "24", &nh, &err), 0);
+	ck_assert_uint_eq(strlen(nh.host), 253);
+	host[5 + 253] = 'h';
+	host[5 + 254] = '\0';
+	ck_assert_int_eq(smtpc_nexthop_parse(host, "24", &nh, &err), -1);
+	/* Labels of 63 and 64 bytes. */
+	memset(host + 5, 'h', 64);
+	memcpy(host + 5 + 63, ".example", 9);
+	ck_assert_int_eq(smtpc_nexthop_parse(host, "24", &nh, &err), 0);
+	memcpy(host + 5 + 64, ".example", 9);
+	ck_assert_int_eq(smtpc_nexthop_parse(host, "24", &nh, &err), -1);
 }
 END_TEST
 

@@ -127,6 +127,11 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(tls_policy_parse("verify match=a:b:c:d:e:f:g:h", &p,
 	    &err), 0);
 	ck_assert_uint_eq(p.nmatch, TLS_POLICY_MATCH_MAX);
+	/* An IPv4 address is matched against the certificate's addresses. */
+	ck_assert_int_eq(tls_policy_parse("secure match=192.0.2.1:1.example",
+	    &p, &err), 0);
+	ck_assert_str_eq(p.match[0], "192.0.2.1");
+	ck_assert_str_eq(p.match[1], "1.example");
 }
 END_TEST
 
@@ -150,6 +155,14 @@ static const struct {
 	{ "verify match=..a", "match=" },
 	{ "verify match=a.", "match=" },
 	{ "verify match=*.example.org", "match=" },
+	/* lib/hostname.h: no "-" at a label's ends, no all-digit last label. */
+	{ "verify match=-a.example", "match=" },
+	{ "verify match=a-.example", "match=" },
+	{ "verify match=a.example-", "match=" },
+	{ "verify match=example.123", "match=" },
+	{ "verify match=192.0.2", "match=" },
+	{ "verify match=.192.0.2.1", "match=" },
+	{ "verify match=.-a.example", "match=" },
 	{ "verify match=a b", "expected name=value" },
 	{ "verify match=a:b:c:d:e:f:g:h:i", "too many names" },
 	{ "verify match=a match=b", "given twice" },
@@ -310,11 +323,15 @@ START_TEST(test_lookup_errors)
 	expect_fail("broken.test", "x.test", "bad policy for \"broken.test\"");
 	expect_fail("[relay", "x.test", "bad next hop");
 	expect_fail("", "", "bad next hop");
-	/* A next hop that is no host name cannot be matched. */
+	/*
+	 * An IPv4 next hop is matched as an address; nothing is below it,
+	 * so dot-nexthop adds no name.  A next hop that is no host name
+	 * cannot be matched.
+	 */
 	setup_ok("smtp_tls_policy_maps = inline:{ { [192.0.2.1] = secure } "
 	    "}\n");
 	expect("[192.0.2.1]", "x.test", "secure", "[192.0.2.1]", false,
-	    "192.0.2.1 .192.0.2.1");
+	    "192.0.2.1");
 	setup_ok("smtp_tls_policy_maps = inline:{ { [::1] = secure } }\n");
 	expect_fail("[::1]", "x.test", "not a host name to match");
 	/* Tables that do not open. */

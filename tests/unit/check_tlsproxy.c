@@ -243,6 +243,7 @@ static const struct kv bad[] = {
 	{ "client_port", "+25" },
 	{ "client_port", "25 " },
 	{ "client_port", "0x19" },
+	{ "client_port", "025" },
 	{ "service", NULL },
 	{ "service", "" },
 	{ "service", "s\x7f" },
@@ -265,6 +266,7 @@ static const struct kv bad_client[] = {
 	{ "server_port", "0" },
 	{ "server_port", "65536" },
 	{ "server_port", "smtp" },
+	{ "server_port", "00025" },
 	{ "service", NULL },
 	{ "verify", NULL },
 	{ "verify", "" },
@@ -387,6 +389,11 @@ START_TEST(test_dane_request)
 	tlsproxy_cache_key(&req, key2, sizeof(key2));
 	ck_assert_str_ne(key, key2);
 	attr_msg_clear(&m);
+	/* A certificate name may carry "_" (lib/hostname.h). */
+	build_from(good_dane, NDANE, &m, "dane_names", "mx_1.example.org");
+	ck_assert_msg(tlsproxy_req_parse(&m, &req, &err) == 0, "%s", err);
+	ck_assert_str_eq(req.dane.names[0], "mx_1.example.org");
+	attr_msg_clear(&m);
 }
 END_TEST
 
@@ -422,7 +429,92 @@ static const struct kv bad_dane[] = {
 	{ "dane_names", "a b" },
 	{ "dane_names", "*.example.org" },
 	{ "dane_names", "a:b:c:d:e" },
+	/* lib/hostname.h: no "-" at a label's ends, no all-digit last one. */
+	{ "dane_names", "-mx.example.org" },
+	{ "dane_names", "mx-.example.org" },
+	{ "dane_names", "mx.example.123" },
+	{ "dane_names", "192.0.2.25" },
 };
+
+/* The ":"-joined ca_names of a verify=ca request, one case each. */
+static const struct {
+	const char	*names;
+	size_t		 n;		/* names parsed; 0: refused */
+} ca_names_cases[] = {
+	{ "mx.example.org", 1 },
+	{ ".example.org:mx_1.example.org", 2 },	/* a certificate's "_" */
+	{ "192.0.2.25:mx.example.org", 2 },	/* an address: its IP SAN */
+	{ "1.example:a:b:c:d:e:f:g", 8 },
+	{ "", 0 },
+	{ ":", 0 },
+	{ "a:", 0 },
+	{ "a..b", 0 },
+	{ "..a", 0 },
+	{ "a.", 0 },
+	{ "*.example.org", 0 },
+	{ "-mx.example.org", 0 },
+	{ ".mx-.example.org", 0 },
+	{ "example.123", 0 },
+	{ ".192.0.2.25", 0 },		/* nothing is below an address */
+	{ "192.0.2", 0 },
+	{ "m\xc3\xa9.example", 0 },
+	{ "a:b:c:d:e:f:g:h:i", 0 },
+};
+
+START_TEST(test_ca_names)
+{
+	struct tlsproxy_req req;
+	struct attr_msg m;
+	struct buf out;
+	const char *err = NULL;
+	size_t i;
+
+	attr_out_init(&out);
+	for (i = 0; i < NCLIENT; i++)
+		ck_assert_int_eq(attr_put_str(&out, good_client[i].name,
+		    good_client[i].val), 0);
+	ck_assert_int_eq(attr_put_str(&out, "ca_names",
+	    ca_names_cases[_i].names), 0);
+	decode(&out, &m);
+	if (ca_names_cases[_i].n == 0) {
+		ck_assert_msg(tlsproxy_req_parse(&m, &req, &err) == -1, "%s",
+		    ca_names_cases[_i].names);
+		ck_assert_ptr_nonnull(err);
+	} else {
+		ck_assert_msg(tlsproxy_req_parse(&m, &req, &err) == 0,
+		    "%s: %s", ca_names_cases[_i].names, err);
+		ck_assert_uint_eq(req.nca_names, ca_names_cases[_i].n);
+	}
+	attr_msg_clear(&m);
+}
+END_TEST
+
+/* The one decimal parser of ports and record counts. */
+START_TEST(test_number_parse)
+{
+	size_t n = 99;
+
+	ck_assert_int_eq(tlsproxy_number_parse("1", 16, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(tlsproxy_number_parse("16", 16, &n), 0);
+	ck_assert_uint_eq(n, 16);
+	ck_assert_int_eq(tlsproxy_number_parse("65535", 65535, &n), 0);
+	ck_assert_uint_eq(n, 65535);
+	n = 99;
+	ck_assert_int_eq(tlsproxy_number_parse("17", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("65536", 65535, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("0", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("01", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("-1", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("+1", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("1 ", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse("1x", 16, &n), -1);
+	ck_assert_int_eq(tlsproxy_number_parse(
+	    "99999999999999999999999999999", 65535, &n), -1);
+	ck_assert_uint_eq(n, 99);
+}
+END_TEST
 
 START_TEST(test_bad_dane_request)
 {
@@ -664,6 +756,9 @@ tlsproxy_suite(bool forking)
 	tcase_add_loop_test(tc, test_bad_dane_request, 0,
 	    sizeof(bad_dane) / sizeof(bad_dane[0]));
 	tcase_add_test(tc, test_dane_bounds);
+	tcase_add_loop_test(tc, test_ca_names, 0,
+	    sizeof(ca_names_cases) / sizeof(ca_names_cases[0]));
+	tcase_add_test(tc, test_number_parse);
 	tcase_add_loop_test(tc, test_bad_request, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_wrong_types_and_extras);
