@@ -234,10 +234,12 @@ size_t	dns_name_to_text(const uint8_t *wire, size_t len, char *out,
 
 /*
  * dns_host_ok -- name is a host name Tern looks up or connects to:
- * hostname_ok() without latitude (lib/hostname.h): 1 to DNS_NAME_MAX
- * characters, no final dot, labels of 1 to 63 letters, digits and "-"
- * that neither begin nor end with "-", no "_", and a last label that is
- * not all digits (an IPv4 address is not a host name).
+ * hostname_ok() with HOSTNAME_UNDERSCORE (lib/hostname.h): 1 to
+ * DNS_NAME_MAX characters, no final dot, labels of 1 to 63 letters,
+ * digits, "-" and "_" that neither begin nor end with "-", and a last
+ * label that is not all digits (an IPv4 address is not a host name).
+ * "_" is not in RFC 952's host names, but MX hosts named so exist and
+ * Postfix takes them: refusing them would bounce mail for their domains.
  */
 bool	dns_host_ok(const char *name);
 

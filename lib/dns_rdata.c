@@ -33,7 +33,8 @@ host_char(int c)
 bool
 dns_host_ok(const char *name)
 {
-	return hostname_ok(name, strlen(name), 0);
+	/* "_" is no RFC 952 host name, but DNS has such MX hosts. */
+	return hostname_ok(name, strlen(name), HOSTNAME_UNDERSCORE);
 }
 
 /* Append s (n bytes) to out at *pos; false when it would not fit. */

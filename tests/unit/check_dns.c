@@ -169,8 +169,9 @@ static const struct {
 } hosts[] = {
 	{ "example.org", true },
 	{ "mx-1.example.org", true },
-	{ "_25._tcp.mx.example.org", false },	/* "_": not a host name */
-	{ "mx_1.example.org", false },
+	{ "_25._tcp.mx.example.org", true },	/* "_" taken, as Postfix */
+	{ "mx_1.example.org", true },
+	{ "mx_-.example.org", false },
 	{ "localhost", true },
 	{ "1.example.org", true },
 	{ "0.0.0.example1", true },
