@@ -505,7 +505,7 @@ lookup_setup(void)
 	    &slen), 0);
 	silent_port = ntohs(sin.sin_port);
 	write_conf(conf_path, silent_port, true);
-	dns = dns_open(conf_path, err, sizeof(err));
+	dns = dns_open(conf_path, DNS_DNSSEC_AUTO, err, sizeof(err));
 	ck_assert_msg(dns != NULL, "dns_open: %s", err);
 	dns_set_timeout(dns, 1500);
 }
@@ -892,7 +892,7 @@ START_TEST(test_tempfail_closed_port)
 	close(fd);
 	snprintf(path, sizeof(path), "%s/closed.conf", tmpdir);
 	write_conf(path, ntohs(sin.sin_port), false);
-	ck_assert_ptr_nonnull(d = dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_nonnull(d = dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	dns_set_timeout(d, 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(dns_tlsa(d, "mx.down.example", 25, &t),
@@ -915,14 +915,14 @@ START_TEST(test_open_errors)
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/none.conf", tmpdir);
-	ck_assert_ptr_null(dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "none.conf"));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
 	fputs("server:\n\tno-such-option: 1\n", fp);
 	fclose(fp);
-	ck_assert_ptr_null(dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "bad.conf"));
 	/* A trust anchor file that is missing fails at open, not later. */
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
@@ -930,7 +930,7 @@ START_TEST(test_open_errors)
 	    "forward-zone:\n\tname: \".\"\n\tforward-addr: 127.0.0.1@%u\n",
 	    tmpdir, silent_port);
 	fclose(fp);
-	ck_assert_ptr_null(d = dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(d = dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "bad.conf"));
 	unlink(path);
 	ck_assert_str_eq(dns_result_str(DNS_OK), "ok");
@@ -947,7 +947,7 @@ START_TEST(test_open_system)
 	/* Reads resolv.conf and hosts; sends nothing. */
 	if (access(DNS_RESOLV_CONF, R_OK) == -1)
 		return;
-	d = dns_open("", err, sizeof(err));
+	d = dns_open("", DNS_DNSSEC_AUTO, err, sizeof(err));
 	ck_assert_msg(d != NULL, "%s", err);
 	dns_close(&d);
 }
