@@ -270,36 +270,53 @@ lookup(struct dns *d, const char *qname, int type, struct ub_result **res_r,
 	return DNS_TEMPFAIL;
 }
 
-/* ---- libunbound's messages ------------------------------------------------ */
+/* ---- libunbound's messages ---------------------------------------------- */
 
 /*
  * One complete line of libunbound's to the log.  libunbound writes
  * "[time] libunbound[pid:thread] error: text"; the stamp and the name
- * are the log's business, the level chooses the log function.  The text
- * may hold names from DNS answers: log_safe.
+ * are the log's business, the level chooses the log function (error:
+ * log_error, warning: log_warnx, info and notice: log_info, debug:
+ * log_debug).  The text may hold names from DNS answers: log_safe.
  */
 static void
 ub_log_flush(struct ub_log *u)
 {
+	static const struct {
+		const char *prefix;
+		void	(*fn)(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+	} level[] = {
+		{ "error: ", log_error },
+		{ "warning: ", log_warnx },
+		{ "notice: ", log_info },
+		{ "info: ", log_info },
+		{ "debug: ", log_debug },
+	};
+	void (*fn)(const char *, ...) __attribute__((format(printf, 1, 2)));
 	char safe[LOG_SAFE_MAX];
 	const char *p = u->line, *q;
-	size_t len;
+	size_t i, n;
 
 	u->line[u->len] = '\0';
 	if (*p == '[' && (q = strstr(p, "] ")) != NULL)
 		p = q + 2;
-	if (strncmp(p, "libunbound[", 11) == 0 && (q = strstr(p, "] ")) != NULL)
+	if (strncmp(p, "libunbound[", 11) == 0 &&
+	    (q = strstr(p, "] ")) != NULL)
 		p = q + 2;
-	len = strlen(p);
-	if (len == 0 && !u->cut)
-		return;
-	log_safe(safe, sizeof(safe), p, len);
-	if (strncmp(p, "info: ", 6) == 0 || strncmp(p, "notice: ", 8) == 0)
-		log_info("libunbound: %s%s", safe, u->cut ? "..." : "");
-	else if (strncmp(p, "debug: ", 7) == 0)
-		log_debug("libunbound: %s%s", safe, u->cut ? "..." : "");
-	else
-		log_warnx("libunbound: %s%s", safe, u->cut ? "..." : "");
+	/* Anything else ("fatal error: ", "assertion failed") a warning. */
+	fn = log_warnx;
+	for (i = 0; i < sizeof(level) / sizeof(level[0]); i++) {
+		n = strlen(level[i].prefix);
+		if (strncmp(p, level[i].prefix, n) == 0) {
+			fn = level[i].fn;
+			p += n;
+			break;
+		}
+	}
+	if (*p != '\0' || u->cut)
+		fn("libunbound: %s%s", log_safe(safe, sizeof(safe), p,
+		    strlen(p)), u->cut ? "..." : "");
 	u->len = 0;
 	u->cut = false;
 }
@@ -319,8 +336,6 @@ ub_log_write(void *cookie, const char *buf, size_t size)
 	for (i = 0; i < size; i++) {
 		if (buf[i] == '\n') {
 			ub_log_flush(u);
-			u->len = 0;
-			u->cut = false;
 		} else if (u->len < sizeof(u->line) - 1)
 			u->line[u->len++] = buf[i];
 		else
@@ -370,7 +385,7 @@ ub_log_file(void)
 	return fp;
 }
 
-/* ---- opening -------------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------ */
 
 int
 dns_dnssec_parse(const char *s, enum dns_dnssec *out)
@@ -496,7 +511,8 @@ probe(struct dns *d, const struct dns_system *sys)
  * NXDOMAIN) with broken or missing signatures or records (it strips: one
  * warning, and the context without the anchor replaces d) from one that
  * cannot answer now (SERVFAIL, REFUSED or silence, which libunbound also
- * calls bogus while building the chain of trust: d stays).  Returns the context to use, or NULL with err set.
+ * calls bogus while building the chain of trust: d stays).  Returns the
+ * context to use, or NULL with err set.
  */
 static struct dns *
 auto_decide(struct dns *d, const struct dns_system *sys, const char *src,

@@ -159,7 +159,7 @@ struct dns;
 /* dnssec_validation (tern.conf): whether answers are DNSSEC-validated. */
 enum dns_dnssec {
 	DNS_DNSSEC_AUTO,	/* validate unless the system resolver strips */
-	DNS_DNSSEC_YES,		/* validate; the root trust anchor is required */
+	DNS_DNSSEC_YES,		/* validate; the root trust anchor required */
 	DNS_DNSSEC_NO		/* never: every answer is insecure, no DANE */
 };
 

@@ -7,8 +7,8 @@
  *
  * Usage:
  *   dnsq [-t MS] [-d auto|yes|no] [-s KEY,PROBE] CONFIG mx DOMAIN
- *   dnsq [-t MS] [-d auto|yes|no] [-s KEY,PROBE] CONFIG addr HOST [ipv4|ipv6|all]
- *   dnsq [-t MS] [-d auto|yes|no] [-s KEY,PROBE] CONFIG tlsa HOST PORT
+ *   dnsq [options] CONFIG addr HOST [ipv4|ipv6|all]
+ *   dnsq [options] CONFIG tlsa HOST PORT
  *
  * CONFIG is an unbound.conf(5) file for dns_open() ("" for the system
  * resolver); -t the limit of the lookup in milliseconds (dns_set_timeout);
