@@ -351,7 +351,6 @@ ub_log_close(void *cookie)
 
 	if (u->len > 0 || u->cut)
 		ub_log_flush(u);
-	free(u);
 	return 0;
 }
 
@@ -364,6 +363,7 @@ ub_log_close(void *cookie)
 static FILE *
 ub_log_file(void)
 {
+	static struct ub_log u;
 	static FILE *fp;
 	static const cookie_io_functions_t io = {
 		.read = NULL,
@@ -371,15 +371,11 @@ ub_log_file(void)
 		.seek = NULL,
 		.close = ub_log_close,
 	};
-	struct ub_log *u;
 
 	if (fp != NULL)
 		return fp;
-	u = xcalloc(1, sizeof(*u));
-	if ((fp = fopencookie(u, "w", io)) == NULL) {
-		free(u);
+	if ((fp = fopencookie(&u, "w", io)) == NULL)
 		return NULL;
-	}
 	/* Every message is written and flushed by libunbound at once. */
 	setvbuf(fp, NULL, _IOLBF, 0);
 	return fp;
