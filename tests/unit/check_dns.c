@@ -10,7 +10,12 @@
  * socket of the test that never answers (TEMPFAIL by timeout; it also
  * shows that the queries stay on loopback), or a closed port.  No test
  * zone is a real one, and "." is forwarded to loopback: libunbound never
- * asks the root servers.
+ * asks the root servers.  dnssec_validation through dns_open_system
+ * (the test's unbound.conf in place of resolv.conf, its own root key
+ * file): no, yes without the key, auto with a forwarder that never
+ * answers (validation stays on, no warning), with the log captured in a
+ * file; and libunbound's own messages in that log, cut at their bound.
+ * Signed and stripped answers need a signing server: test_dns_dnssec.py.
  *
  * Process:  test runner (Check), no privilege, loopback only.
  */
