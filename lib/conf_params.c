@@ -217,6 +217,17 @@ check_smtp_tls_level(const char *v, const char **err_r)
 	return -1;
 }
 
+/* dnssec_validation (lib/dns.h, dns_dnssec_parse). */
+static int
+check_dnssec_validation(const char *v, const char **err_r)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "yes") == 0 ||
+	    strcmp(v, "no") == 0)
+		return 0;
+	*err_r = "expected auto, yes or no";
+	return -1;
+}
+
 /* "all", or "ipv4" and/or "ipv6", separated by commas or spaces. */
 /* A list of IPv4 or IPv6 addresses (proxy_interfaces). */
 static int
@@ -399,6 +410,9 @@ const struct conf_param conf_params[] = {
 	    "send all remote mail to this host: [host]:port, or empty"),
 	PARAM("dns_resolver_config", CONF_STR, "", 0, 0, check_log_file,
 	    "unbound.conf(5) file for DNS lookups; empty: the system resolver"),
+	PARAM("dnssec_validation", CONF_STR, "auto", 0, 0,
+	    check_dnssec_validation,
+	    "auto (on unless the system resolver strips DNSSEC), yes or no"),
 
 	/* Delivery agents. */
 	PARAM("alias_maps", CONF_LIST, "lmdb:$config_directory/aliases", 0, 0,

@@ -8,8 +8,11 @@
  * Process:  smtp (mail_owner, no keys; opened before any chroot).
  * Input:    answers from the resolver: untrusted (record data is parsed
  *           by dns_rdata.c; libunbound's canonical names are checked).
- * Failure:  every lookup problem is a result code with a reason; never
- *           logs, exits only on memory exhaustion.
+ * Failure:  every lookup problem is a result code with a reason; lookups
+ *           never log.  dns_open logs what it set up (one line, and one
+ *           warning when auto turns DNSSEC off), and libunbound's own
+ *           messages reach the log through a stdio cookie (ub_log_*).
+ *           Exits only on memory exhaustion.
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@
 
 #include "dns.h"
 #include "hostname.h"
+#include "log.h"
 #include "xmem.h"
 
 #define CLASS_IN	1
@@ -37,10 +41,21 @@
 #define RCODE_NXDOMAIN	3
 #define TLSA_NAME_MAX	(DNS_NAME_MAX + 16)	/* "_65535._tcp." + host */
 
+#define UB_LOG_LINE	400	/* a libunbound message kept for the log */
+#define UB_VERBOSITY	0	/* errors and warnings only */
+
 struct dns {
 	struct ub_ctx	*ctx;
 	unsigned	 timeout_ms;
 	uint64_t	 rng;
+	bool		 validating;
+};
+
+/* A libunbound message line being put together (see ub_log_write). */
+struct ub_log {
+	char		 line[UB_LOG_LINE];
+	size_t		 len;
+	bool		 cut;
 };
 
 /* One query in flight: filled by the callback, read by resolve(). */
@@ -261,14 +276,140 @@ lookup(struct dns *d, const char *qname, int type, struct ub_result **res_r,
 	return DNS_TEMPFAIL;
 }
 
-struct dns *
-dns_open(const char *config_file, char *err, size_t errsz)
+/* ---- libunbound's messages ---------------------------------------------- */
+
+/*
+ * One complete line of libunbound's to the log.  libunbound writes
+ * "[time] libunbound[pid:thread] error: text"; the stamp and the name
+ * are the log's business, the level chooses the log function (error:
+ * log_error, warning: log_warnx, info and notice: log_info, debug:
+ * log_debug).  The text may hold names from DNS answers: log_safe.
+ */
+static void
+ub_log_flush(struct ub_log *u)
 {
-	struct dns_info info;
-	struct ub_result *r;
+	static const struct {
+		const char *prefix;
+		void	(*fn)(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+	} level[] = {
+		{ "error: ", log_error },
+		{ "warning: ", log_warnx },
+		{ "notice: ", log_info },
+		{ "info: ", log_info },
+		{ "debug: ", log_debug },
+	};
+	void (*fn)(const char *, ...) __attribute__((format(printf, 1, 2)));
+	char safe[LOG_SAFE_MAX];
+	const char *p = u->line, *q;
+	size_t i, n;
+
+	u->line[u->len] = '\0';
+	if (*p == '[' && (q = strstr(p, "] ")) != NULL)
+		p = q + 2;
+	if (strncmp(p, "libunbound[", 11) == 0 &&
+	    (q = strstr(p, "] ")) != NULL)
+		p = q + 2;
+	/* Anything else ("fatal error: ", "assertion failed") a warning. */
+	fn = log_warnx;
+	for (i = 0; i < sizeof(level) / sizeof(level[0]); i++) {
+		n = strlen(level[i].prefix);
+		if (strncmp(p, level[i].prefix, n) == 0) {
+			fn = level[i].fn;
+			p += n;
+			break;
+		}
+	}
+	if (*p != '\0' || u->cut)
+		fn("libunbound: %s%s", log_safe(safe, sizeof(safe), p,
+		    strlen(p)), u->cut ? "..." : "");
+	u->len = 0;
+	u->cut = false;
+}
+
+/*
+ * fopencookie write: collect bytes up to each newline, at most
+ * UB_LOG_LINE - 1 of a line (the rest is dropped, the line marked cut).
+ * stdio holds the FILE's lock around this, so libunbound's thread and
+ * this one never interleave inside it.
+ */
+static ssize_t
+ub_log_write(void *cookie, const char *buf, size_t size)
+{
+	struct ub_log *u = cookie;
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		if (buf[i] == '\n') {
+			ub_log_flush(u);
+		} else if (u->len < sizeof(u->line) - 1)
+			u->line[u->len++] = buf[i];
+		else
+			u->cut = true;
+	}
+	return (ssize_t)size;
+}
+
+static int
+ub_log_close(void *cookie)
+{
+	struct ub_log *u = cookie;
+
+	if (u->len > 0 || u->cut)
+		ub_log_flush(u);
+	return 0;
+}
+
+/*
+ * The FILE libunbound writes to.  libunbound keeps the debug output in
+ * a global, not per context, so there is one for the process, made at
+ * the first dns_open and never closed: a context deleted while another
+ * lives can never leave libunbound a closed FILE.
+ */
+static FILE *
+ub_log_file(void)
+{
+	static struct ub_log u;
+	static FILE *fp;
+	static const cookie_io_functions_t io = {
+		.read = NULL,
+		.write = ub_log_write,
+		.seek = NULL,
+		.close = ub_log_close,
+	};
+
+	if (fp != NULL)
+		return fp;
+	if ((fp = fopencookie(&u, "w", io)) == NULL)
+		return NULL;
+	/* Every message is written and flushed by libunbound at once. */
+	setvbuf(fp, NULL, _IOLBF, 0);
+	return fp;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+int
+dns_dnssec_parse(const char *s, enum dns_dnssec *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = DNS_DNSSEC_AUTO;
+	else if (strcmp(s, "yes") == 0)
+		*out = DNS_DNSSEC_YES;
+	else if (strcmp(s, "no") == 0)
+		*out = DNS_DNSSEC_NO;
+	else
+		return -1;
+	return 0;
+}
+
+/* A new context: libunbound's thread, its messages to our log. */
+static struct dns *
+dns_new(char *err, size_t errsz)
+{
 	struct dns *d;
-	const char *file = config_file;
-	int e = 0;
+	FILE *fp;
+	int e;
 
 	d = xcalloc(1, sizeof(*d));
 	d->timeout_ms = DNS_TIMEOUT_MS;
@@ -278,43 +419,236 @@ dns_open(const char *config_file, char *err, size_t errsz)
 		free(d);
 		return NULL;
 	}
+	if ((fp = ub_log_file()) != NULL) {
+		(void)ub_ctx_debugout(d->ctx, fp);
+		(void)ub_ctx_debuglevel(d->ctx, UB_VERBOSITY);
+	}
 	/* A thread, not libunbound's default of a forked process. */
-	if ((e = ub_ctx_async(d->ctx, 1)) != 0)
-		file = "libunbound threads";
-	else if (config_file[0] != '\0') {
-		if (access(config_file, R_OK) == -1) {
-			snprintf(err, errsz, "%s: %s", config_file,
-			    strerror(errno));
-			dns_close(&d);
-			return NULL;
-		}
-		e = ub_ctx_config(d->ctx, config_file);
-	} else if ((e = ub_ctx_resolvconf(d->ctx, DNS_RESOLV_CONF)) != 0)
-		file = DNS_RESOLV_CONF;
-	else if (access(DNS_HOSTS_FILE, F_OK) == 0 &&
-	    (e = ub_ctx_hosts(d->ctx, DNS_HOSTS_FILE)) != 0)
-		file = DNS_HOSTS_FILE;
-	else if (access(DNS_ROOT_KEY_FILE, R_OK) == 0 &&
-	    (e = ub_ctx_add_ta_file(d->ctx, DNS_ROOT_KEY_FILE)) != 0)
-		file = DNS_ROOT_KEY_FILE;
+	if ((e = ub_ctx_async(d->ctx, 1)) != 0) {
+		snprintf(err, errsz, "libunbound threads: %s", ub_strerror(e));
+		dns_close(&d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * libunbound reads trust anchor files when the first query finalises
+ * the context: make that happen now, before a chroot.
+ */
+static int
+finalise(struct dns *d, const char *what, char *err, size_t errsz)
+{
+	struct dns_info info;
+	struct ub_result *r;
+
+	info_init(&info);
+	if (resolve(d, "localhost.", DNS_T_A, &r, &info) == -1) {
+		snprintf(err, errsz, "%s: %s", what, info.why);
+		return -1;
+	}
+	ub_resolve_free(r);
+	return 0;
+}
+
+/* The system setup, with the root trust anchor or without. */
+static struct dns *
+open_system(const struct dns_system *sys, bool anchor, char *err,
+    size_t errsz)
+{
+	struct dns *d;
+	const char *file;
+	int e;
+
+	if ((d = dns_new(err, errsz)) == NULL)
+		return NULL;
+	if (sys->forward_conf != NULL) {
+		file = sys->forward_conf;
+		e = ub_ctx_config(d->ctx, file);
+	} else {
+		file = sys->resolv_conf;
+		e = ub_ctx_resolvconf(d->ctx, file);
+	}
+	if (e == 0 && sys->hosts != NULL && access(sys->hosts, F_OK) == 0) {
+		file = sys->hosts;
+		e = ub_ctx_hosts(d->ctx, file);
+	}
+	if (e == 0 && anchor) {
+		file = sys->root_key;
+		e = ub_ctx_add_ta_file(d->ctx, file);
+	}
 	if (e != 0) {
 		snprintf(err, errsz, "%s: %s", file, ub_strerror(e));
 		dns_close(&d);
 		return NULL;
 	}
-	/*
-	 * libunbound reads trust anchor files when the first query
-	 * finalises the context: make that happen now, before a chroot.
-	 */
+	d->validating = anchor;
+	return d;
+}
+
+/*
+ * The DNSKEY of the probe name, within DNS_PROBE_TIMEOUT_MS.  Returns
+ * the answer, or NULL when there was none (timeout, resolver error).
+ */
+static struct ub_result *
+probe(struct dns *d, const struct dns_system *sys)
+{
+	struct dns_info info;
+	struct ub_result *r;
+	unsigned saved = d->timeout_ms;
+	int ok;
+
 	info_init(&info);
-	if (resolve(d, "localhost.", DNS_T_A, &r, &info) == -1) {
-		snprintf(err, errsz, "%s: %s", config_file[0] != '\0' ?
-		    config_file : "system resolver", info.why);
+	d->timeout_ms = DNS_PROBE_TIMEOUT_MS;
+	ok = resolve(d, sys->probe, DNS_T_DNSKEY, &r, &info);
+	d->timeout_ms = saved;
+	return ok == 0 ? r : NULL;
+}
+
+/*
+ * dnssec_validation = auto with a root key, d the context with it
+ * (finalised).  The probe validates, or got no answer at all (offline:
+ * nothing learnt): d stays.  It is bogus: then the same question without
+ * the anchor tells a resolver that answers DNSKEY questions (NOERROR or
+ * NXDOMAIN) with broken or missing signatures or records (it strips: one
+ * warning, and the context without the anchor replaces d) from one that
+ * cannot answer now (SERVFAIL, REFUSED or silence, which libunbound also
+ * calls bogus while building the chain of trust: d stays).  Returns the
+ * context to use, or NULL with err set.
+ */
+static struct dns *
+auto_decide(struct dns *d, const struct dns_system *sys, const char *src,
+    char *err, size_t errsz)
+{
+	char why[DNS_WHY_MAX];
+	struct ub_result *r;
+	struct dns *plain;
+	bool answers;
+
+	if ((r = probe(d, sys)) == NULL || !r->bogus) {
+		ub_resolve_free(r);
+		log_info("DNS: system resolver (%s), DNSSEC validation on, "
+		    "root trust anchor (dnssec_validation = auto)", src);
+		return d;
+	}
+	snprintf(why, sizeof(why), "%.200s", r->why_bogus != NULL ?
+	    r->why_bogus : "no reason given");
+	ub_resolve_free(r);
+	if ((plain = open_system(sys, false, err, errsz)) == NULL ||
+	    finalise(plain, "system resolver", err, errsz) == -1) {
+		dns_close(&plain);
 		dns_close(&d);
 		return NULL;
 	}
+	r = probe(plain, sys);
+	/* An answer, even an empty one, is not an outage: it strips. */
+	answers = r != NULL && (r->rcode == RCODE_NOERROR ||
+	    r->rcode == RCODE_NXDOMAIN);
 	ub_resolve_free(r);
+	if (!answers) {
+		dns_close(&plain);
+		log_info("DNS: system resolver (%s), DNSSEC validation on, "
+		    "root trust anchor (dnssec_validation = auto; the probe "
+		    "got no answer: %s)", src, why);
+		return d;
+	}
+	dns_close(&d);
+	log_warnx("DNSSEC validation through the system resolver (%s) "
+	    "fails (%s): it strips DNSSEC records; DNSSEC and DANE are off; "
+	    "set dnssec_validation = yes to defer mail instead, or "
+	    "dns_resolver_config to a resolver setup of your own", src, why);
+	log_info("DNS: system resolver (%s), DNSSEC validation off "
+	    "(dnssec_validation = auto, the resolver strips DNSSEC)", src);
+	return plain;
+}
+
+struct dns *
+dns_open_system(const struct dns_system *sys, enum dns_dnssec dnssec,
+    char *err, size_t errsz)
+{
+	struct dns *d;
+	const char *src = sys->forward_conf != NULL ? sys->forward_conf :
+	    sys->resolv_conf;
+	bool have_key = access(sys->root_key, R_OK) == 0;
+
+	if (dnssec == DNS_DNSSEC_YES && !have_key) {
+		snprintf(err, errsz, "dnssec_validation = yes, but the root "
+		    "trust anchor %s: %s (install dns-root-data)",
+		    sys->root_key, strerror(errno));
+		return NULL;
+	}
+	if ((d = open_system(sys, have_key && dnssec != DNS_DNSSEC_NO, err,
+	    errsz)) == NULL)
+		return NULL;
+	if (finalise(d, "system resolver", err, errsz) == -1) {
+		dns_close(&d);
+		return NULL;
+	}
+	if (dnssec == DNS_DNSSEC_AUTO && have_key)
+		return auto_decide(d, sys, src, err, errsz);
+	log_info("DNS: system resolver (%s), DNSSEC validation %s "
+	    "(dnssec_validation = %s)", src, d->validating ?
+	    "on, root trust anchor" : "off", dnssec == DNS_DNSSEC_YES ?
+	    "yes" : dnssec == DNS_DNSSEC_NO ? "no" : "auto, no root trust "
+	    "anchor file");
 	return d;
+}
+
+/* An unbound.conf(5) of the administrator's (or a test's). */
+static struct dns *
+open_config(const char *config_file, enum dns_dnssec dnssec, char *err,
+    size_t errsz)
+{
+	struct dns *d;
+	int e;
+
+	if (access(config_file, R_OK) == -1) {
+		snprintf(err, errsz, "%s: %s", config_file, strerror(errno));
+		return NULL;
+	}
+	if ((d = dns_new(err, errsz)) == NULL)
+		return NULL;
+	e = ub_ctx_config(d->ctx, config_file);
+	/* no: whatever anchors the file names, no validator runs. */
+	if (e == 0 && dnssec == DNS_DNSSEC_NO)
+		e = ub_ctx_set_option(d->ctx, "module-config:", "iterator");
+	if (e != 0) {
+		snprintf(err, errsz, "%s: %s", config_file, ub_strerror(e));
+		dns_close(&d);
+		return NULL;
+	}
+	if (finalise(d, config_file, err, errsz) == -1) {
+		dns_close(&d);
+		return NULL;
+	}
+	d->validating = dnssec != DNS_DNSSEC_NO;
+	log_info("DNS: resolver setup %s, DNSSEC validation %s", config_file,
+	    d->validating ? "as the file says" : "off (dnssec_validation = "
+	    "no)");
+	return d;
+}
+
+struct dns *
+dns_open(const char *config_file, enum dns_dnssec dnssec, char *err,
+    size_t errsz)
+{
+	static const struct dns_system sys = {
+		.resolv_conf = DNS_RESOLV_CONF,
+		.forward_conf = NULL,
+		.hosts = DNS_HOSTS_FILE,
+		.root_key = DNS_ROOT_KEY_FILE,
+		.probe = ".",
+	};
+
+	if (config_file[0] != '\0')
+		return open_config(config_file, dnssec, err, errsz);
+	return dns_open_system(&sys, dnssec, err, errsz);
+}
+
+bool
+dns_validating(const struct dns *d)
+{
+	return d->validating;
 }
 
 void

@@ -34,6 +34,9 @@
  * a DNSSEC-bogus answer, a malformed answer: defer).  A name that is not
  * a valid host name is never sent: DNS_NXDOMAIN, with a reason.
  *
+ * DNSSEC: dnssec_validation (enum dns_dnssec) says whether the system
+ * resolver setup validates; see dns_open.
+ *
  * Process:  smtp (mail_owner, no keys); ternctl may use it for checks.
  * Input:    DNS answers: untrusted.
  */
@@ -64,12 +67,14 @@
 #define DNS_TLSA_DATA_MAX	2048	/* association data of one record */
 #define DNS_TLSA_POOL		8192	/* association data of all of them */
 #define DNS_TIMEOUT_MS		30000	/* one lookup, CNAMEs included */
+#define DNS_PROBE_TIMEOUT_MS	5000	/* the DNSSEC probe of dns_open */
 
 /* RR types (RFC 1035, RFC 3596, RFC 6698). */
 #define DNS_T_A			1
 #define DNS_T_CNAME		5
 #define DNS_T_MX		15
 #define DNS_T_AAAA		28
+#define DNS_T_DNSKEY		48
 #define DNS_T_TLSA		52
 
 /* Address families for dns_addr(), as inet_protocols names them. */
@@ -151,19 +156,74 @@ struct dns;
 
 /* ---- the resolver (dns.c, libunbound) ------------------------------------ */
 
+/* dnssec_validation (tern.conf): whether answers are DNSSEC-validated. */
+enum dns_dnssec {
+	DNS_DNSSEC_AUTO,	/* validate unless the system resolver strips */
+	DNS_DNSSEC_YES,		/* validate; the root trust anchor required */
+	DNS_DNSSEC_NO		/* never: every answer is insecure, no DANE */
+};
+
+/* dns_dnssec_parse -- "auto", "yes" or "no": 0 with *out, or -1. */
+int	dns_dnssec_parse(const char *s, enum dns_dnssec *out);
+
 /*
  * dns_open -- a resolver.  config_file "" is the system's: the name
  * servers of DNS_RESOLV_CONF as forwarders, DNS_HOSTS_FILE (when it
- * exists), and DNSSEC validation when DNS_ROOT_KEY_FILE is readable.
+ * exists), and DNSSEC as dnssec says:
+ *   DNS_DNSSEC_NO    no trust anchor: every answer is insecure.
+ *   DNS_DNSSEC_YES   the root trust anchor DNS_ROOT_KEY_FILE, which must
+ *                    be readable (otherwise NULL: a start-up error).
+ *   DNS_DNSSEC_AUTO  without DNS_ROOT_KEY_FILE, as no.  With it, one
+ *                    probe lookup (the DNSKEY of the root, always signed)
+ *                    is validated through the forwarders: secure, or no
+ *                    answer at all (offline: nothing is learnt), keeps
+ *                    the anchor; bogus (the forwarders strip or mangle
+ *                    DNSSEC records) logs one warning with libunbound's
+ *                    reason and goes on without it.  Someone who can
+ *                    strip signatures at that moment turns DNSSEC (and
+ *                    DANE) off: sites that rely on DANE say yes.
  * Otherwise config_file is an unbound.conf(5) file read with
  * ub_ctx_config() (local-zone/local-data, forward-zone, trust-anchor-file
- * and so on; this is how tests give answers).  Every file is read before
- * dns_open returns (the context is finalised by a lookup of "localhost.",
- * which libunbound answers itself), so the caller may chroot afterwards.
- * Returns NULL with a one-line reason in err on failure.  Does not log;
- * exits only on memory exhaustion.
+ * and so on; this is how tests give answers), and it decides about
+ * DNSSEC, except that DNS_DNSSEC_NO turns the validator off.  Every file
+ * is read before dns_open returns (the context is finalised by a lookup
+ * of "localhost.", which libunbound answers itself), so the caller may
+ * chroot afterwards.  Logs one line (log_info) saying which resolver and
+ * which DNSSEC setting are in effect, and the warning above; libunbound's
+ * own error messages go to the log too, as "libunbound: ..." lines.
+ * Returns NULL with a one-line reason in err on failure (not logged).
+ * Exits only on memory exhaustion.
  */
-struct dns *dns_open(const char *config_file, char *err, size_t errsz);
+struct dns *dns_open(const char *config_file, enum dns_dnssec dnssec,
+	    char *err, size_t errsz);
+
+/*
+ * The files and the probe of the system setup (config_file ""), for
+ * unit tests only: dns_open("") is dns_open_system() with DNS_RESOLV_CONF,
+ * DNS_HOSTS_FILE, DNS_ROOT_KEY_FILE and the probe ".".  A test cannot put
+ * a port in a resolv.conf, so forward_conf (an unbound.conf(5) with a
+ * forward-zone, read instead of resolv_conf when not NULL) stands in for
+ * it; everything else, the auto logic included, is the same code.
+ * hosts may be NULL (none).  probe is a name under the anchor of
+ * root_key whose DNSKEY is signed.
+ */
+struct dns_system {
+	const char	*resolv_conf;
+	const char	*forward_conf;
+	const char	*hosts;
+	const char	*root_key;
+	const char	*probe;
+};
+
+struct dns *dns_open_system(const struct dns_system *sys,
+	    enum dns_dnssec dnssec, char *err, size_t errsz);
+
+/*
+ * dns_validating -- whether the resolver has a trust anchor in use (the
+ * outcome of dnssec_validation; with an unbound.conf file, true unless
+ * DNS_DNSSEC_NO).
+ */
+bool	dns_validating(const struct dns *);
 
 /* dns_close -- stop the resolver and NULL *dp; NULL is fine. */
 void	dns_close(struct dns **dp);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "deliver.h"
+#include "dns.h"
 #include "smtpc.h"
 #include "tls_policy.h"
 
@@ -180,6 +181,7 @@ struct smtp_agent {
 	const char	*service;	/* services.conf name, for tlsproxy */
 	const char	*queue_dir;
 	const char	*dns_config;	/* dns_resolver_config */
+	enum dns_dnssec	 dnssec;	/* dnssec_validation */
 	struct dns	*dns;		/* opened at the first lookup */
 	struct tls_policy_ctx *tls_policy; /* opened at the first use */
 	int		 families;	/* inet_protocols: DNS_INET4|6 */

@@ -84,6 +84,10 @@ smtp_init(struct smtp_agent *a, const struct conf *conf)
 	a->starttls_ms = ms(conf, "smtp_starttls_timeout");
 	a->queue_dir = conf_str(conf, "queue_directory");
 	a->dns_config = conf_str(conf, "dns_resolver_config");
+	/* conf_params.c checked the value; auto otherwise. */
+	if (dns_dnssec_parse(conf_str(conf, "dnssec_validation"),
+	    &a->dnssec) == -1)
+		a->dnssec = DNS_DNSSEC_AUTO;
 	a->families = families(conf);
 	a->mx_address_limit = (size_t)conf_int(conf,
 	    "smtp_mx_address_limit");

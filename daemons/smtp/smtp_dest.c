@@ -182,7 +182,8 @@ resolver(struct smtp_agent *a, struct smtp_dest_fail *fail)
 	char err[DNS_WHY_MAX];
 
 	if (a->dns == NULL &&
-	    (a->dns = dns_open(a->dns_config, err, sizeof(err))) == NULL) {
+	    (a->dns = dns_open(a->dns_config, a->dnssec, err,
+	    sizeof(err))) == NULL) {
 		log_warnx("cannot start the DNS resolver: %s", err);
 		fail_set(fail, DELIVER_DEFERRED, "4.4.3", "cannot start the "
 		    "DNS resolver: %s", err);

@@ -6,12 +6,17 @@
  * dns_zone.py).
  *
  * Usage:
- *   dnsq [-t MS] CONFIG mx DOMAIN
- *   dnsq [-t MS] CONFIG addr HOST [ipv4|ipv6|all]
- *   dnsq [-t MS] CONFIG tlsa HOST PORT
+ *   dnsq [-t MS] [-d auto|yes|no] [-s KEY,PROBE] CONFIG mx DOMAIN
+ *   dnsq [options] CONFIG addr HOST [ipv4|ipv6|all]
+ *   dnsq [options] CONFIG tlsa HOST PORT
  *
  * CONFIG is an unbound.conf(5) file for dns_open() ("" for the system
- * resolver); -t the limit of the lookup in milliseconds (dns_set_timeout).
+ * resolver); -t the limit of the lookup in milliseconds (dns_set_timeout);
+ * -d dnssec_validation (default auto).  With -s, CONFIG stands in for
+ * resolv.conf in the system setup (dns_open_system: forward_conf, no
+ * hosts file), KEY for the root trust anchor file and PROBE for the
+ * probe name ("."), so that the auto logic runs against test zones.
+ * dns_open's log lines go to standard error.
  * Output, on standard output:
  *   result=ok|nodata|nullmx|nxdomain|tempfail secure=0|1 bogus=0|1
  *       n=N nskipped=N canon=NAME|-
@@ -33,6 +38,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "log.h"
 
 static const char *
 result_word(enum dns_result r)
@@ -67,9 +73,10 @@ print_info(enum dns_result r, const struct dns_info *info, size_t n)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: dnsq [-t MS] CONFIG mx DOMAIN\n"
-	    "       dnsq [-t MS] CONFIG addr HOST [ipv4|ipv6|all]\n"
-	    "       dnsq [-t MS] CONFIG tlsa HOST PORT\n");
+	fprintf(stderr, "usage: dnsq [-t MS] [-d auto|yes|no] [-s KEY,PROBE] "
+	    "CONFIG mx DOMAIN\n"
+	    "       dnsq [options] CONFIG addr HOST [ipv4|ipv6|all]\n"
+	    "       dnsq [options] CONFIG tlsa HOST PORT\n");
 	exit(2);
 }
 
@@ -137,13 +144,22 @@ do_tlsa(struct dns *d, const char *host, unsigned port)
 int
 main(int argc, char **argv)
 {
+	struct dns_system sys = { NULL, NULL, NULL, NULL, NULL };
+	enum dns_dnssec dnssec = DNS_DNSSEC_AUTO;
 	struct dns *d;
-	char err[512];
+	char err[512], *sysarg = NULL, *comma;
 	unsigned timeout = 0;
 	int c, families = DNS_INET_ALL;
 
-	while ((c = getopt(argc, argv, "t:")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:t:")) != -1) {
 		switch (c) {
+		case 'd':
+			if (dns_dnssec_parse(optarg, &dnssec) == -1)
+				usage();
+			break;
+		case 's':
+			sysarg = optarg;
+			break;
 		case 't':
 			timeout = number(optarg, 600000);
 			break;
@@ -168,7 +184,18 @@ main(int argc, char **argv)
 		;
 	else
 		usage();
-	if ((d = dns_open(argv[0], err, sizeof(err))) == NULL) {
+	log_init("dnsq", LOG_TO_STDERR);
+	if (sysarg != NULL) {
+		if ((comma = strchr(sysarg, ',')) == NULL)
+			usage();
+		*comma = '\0';
+		sys.forward_conf = argv[0];
+		sys.root_key = sysarg;
+		sys.probe = comma + 1;
+		d = dns_open_system(&sys, dnssec, err, sizeof(err));
+	} else
+		d = dns_open(argv[0], dnssec, err, sizeof(err));
+	if (d == NULL) {
 		fprintf(stderr, "dnsq: %s\n", err);
 		return 1;
 	}

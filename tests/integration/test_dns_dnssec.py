@@ -16,7 +16,18 @@ CNAME too), signed to unsigned and unsigned to signed are insecure,
 signed to bogus is bogus; the trust anchor is what makes answers secure
 (without it nothing is, with a wrong one everything under it is bogus);
 a name outside the test zones goes to the closed forwarder and fails
-within the timeout; and the server stopped gives TEMPFAIL, not bogus."""
+within the timeout; and the server stopped gives TEMPFAIL, not bogus.
+
+dnssec_validation in the system setup (dns_open_system through dnsq -s:
+an unbound.conf forwarding "." to NSD stands in for resolv.conf, which
+cannot name a port, and the test's anchor file and probe name for the
+root's): auto with an anchor the forwarder's answers carry signatures
+for validates (secure); auto with an anchor for the zone NSD serves
+unsigned, a resolver that "strips", logs exactly one warning and answers
+insecure; yes with that anchor gives bogus TEMPFAIL (mail defers); no
+gives insecure answers even from the signed zone; auto with a forwarder
+that does not answer, or refuses the probe, keeps validating, without a
+warning."""
 import os
 import re
 import subprocess
@@ -90,13 +101,18 @@ class Answer:
         self.out = out
 
 
-def dnsq(config, *args, timeout_ms=TIMEOUT_MS):
-    p = subprocess.run([DNSQ, "-t", str(timeout_ms), config] + list(args),
+def dnsq(config, *args, timeout_ms=TIMEOUT_MS, opts=(), log=None):
+    """One lookup; opts go before CONFIG (-d, -s); log, a list, gets
+    what dnsq logged (its standard error) when given."""
+    p = subprocess.run([DNSQ, "-t", str(timeout_ms)] + list(opts) +
+                       [config] + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout_ms / 1000 * 3 + 10)
+                       timeout=timeout_ms / 1000 * 3 + 30)
     if p.returncode != 0:
         raise AssertionError("dnsq %s: exit %d: %s" % (
             " ".join(args), p.returncode, p.stderr.decode(errors="replace")))
+    if log is not None:
+        log.extend(p.stderr.decode(errors="replace").splitlines())
     return Answer(p.stdout.decode())
 
 
@@ -320,6 +336,106 @@ class DnssecTest(unittest.TestCase):
                      ("tlsa", "mx.signed.test", "25")):
             with self.subTest(args=args):
                 self.assertBogus(dnsq(path, *args))
+
+    # ---- dnssec_validation in the system setup ------------------------------
+
+    def system_files(self, anchor_zone, port=None):
+        """A forwarder file ("." to NSD, or to port) in place of
+        resolv.conf, and a trust anchor file for anchor_zone with the
+        DS of the test's anchor (right for "test.", a DS without a
+        DNSKEY to match for a zone NSD serves unsigned)."""
+        z = self.z
+        tag = "%s-%s" % (anchor_zone.strip(".") or "root", port or z.port)
+        fwd = os.path.join(z.dir, "fwd-%s.conf" % tag)
+        with open(fwd, "w") as f:
+            f.write('server:\n\tdo-not-query-localhost: no\n'
+                    '\tdo-ip6: no\n\tlocal-zone: "test." nodefault\n'
+                    'forward-zone:\n\tname: "."\n'
+                    '\tforward-addr: 127.0.0.1@%d\n' % (port or z.port))
+        ds = z.anchor.split()
+        key = os.path.join(z.dir, "anchor-%s.key" % tag)
+        with open(key, "w") as f:
+            f.write("%s 300 IN DS %s\n" % (
+                anchor_zone, " ".join(ds[ds.index("DS") + 1:])))
+        return fwd, "-s", "%s,%s" % (key, anchor_zone)
+
+    def sysq(self, anchor_zone, mode, *args, port=None, log=None):
+        fwd, s_opt, s_arg = self.system_files(anchor_zone, port)
+        return dnsq(fwd, *args, opts=("-d", mode, s_opt, s_arg), log=log)
+
+    def assertStartLine(self, log, text):
+        lines = [l for l in log if "DNS: system resolver" in l]
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn(text, lines[0])
+
+    def test_system_auto_signed_secure(self):
+        log = []
+        self.assertSecure(self.sysq("test.", "auto", "mx", "signed.test",
+                                    log=log))
+        self.assertStartLine(log, "DNSSEC validation on, root trust anchor "
+                             "(dnssec_validation = auto)")
+        self.assertEqual([l for l in log if "warning" in l], [], log)
+        self.assertBogus(self.sysq("test.", "auto", "mx", "bogus.test"))
+
+    def test_system_auto_stripped_warns_once(self):
+        log = []
+        a = self.sysq("unsigned.test.", "auto", "mx", "unsigned.test",
+                      log=log)
+        self.assertInsecure(a)
+        self.assertEqual(a.records,
+                         ["10 mx.unsigned.test", "20 mx2.unsigned.test"])
+        warnings = [l for l in log if "warning:" in l]
+        self.assertEqual(len(warnings), 1, log)
+        self.assertRegex(warnings[0], r"DNSSEC validation through the "
+                         r"system resolver \(.*\) fails \(.*DNSKEY.*\): "
+                         r"it strips DNSSEC records; DNSSEC and DANE are "
+                         r"off; set dnssec_validation = yes")
+        self.assertStartLine(log, "DNSSEC validation off "
+                             "(dnssec_validation = auto, the resolver "
+                             "strips DNSSEC)")
+        # Everything else is insecure too: no DANE, but mail flows.
+        self.assertInsecure(self.sysq("unsigned.test.", "auto", "tlsa",
+                                      "mx.unsigned.test", "25"))
+
+    def test_system_yes_stripped_bogus(self):
+        log = []
+        a = self.sysq("unsigned.test.", "yes", "mx", "unsigned.test",
+                      log=log)
+        self.assertBogus(a)
+        self.assertEqual([l for l in log if "warning" in l], [], log)
+        self.assertStartLine(log, "DNSSEC validation on, root trust anchor "
+                             "(dnssec_validation = yes)")
+
+    def test_system_no_insecure_when_signed(self):
+        log = []
+        a = self.sysq("test.", "no", "mx", "signed.test", log=log)
+        self.assertInsecure(a)
+        self.assertEqual(a.records, ["10 mx.signed.test", "20 mx2.signed.test"])
+        self.assertInsecure(self.sysq("test.", "no", "tlsa", "mx.signed.test",
+                                      "25"))
+        self.assertStartLine(log, "DNSSEC validation off "
+                             "(dnssec_validation = no)")
+
+    def test_system_auto_offline_keeps_validating(self):
+        log = []
+        start = time.monotonic()
+        a = self.sysq("test.", "auto", "mx", "signed.test",
+                      port=self.z.closed_port, log=log)
+        self.assertEqual((a.result, a.bogus), ("tempfail", False), a.out)
+        self.assertStartLine(log, "DNSSEC validation on, root trust anchor "
+                             "(dnssec_validation = auto")
+        self.assertEqual([l for l in log if "warning" in l], [], log)
+        self.assertLess(time.monotonic() - start, 30)
+
+    def test_system_auto_refused_keeps_validating(self):
+        # NSD refuses "other.": a resolver that is up but cannot answer
+        # the probe now is an outage, not a stripper.
+        log = []
+        a = self.sysq("other.", "auto", "mx", "signed.test", log=log)
+        self.assertInsecure(a)
+        self.assertStartLine(log, "DNSSEC validation on, root trust anchor "
+                             "(dnssec_validation = auto")
+        self.assertEqual([l for l in log if "warning" in l], [], log)
 
     # ---- failures ------------------------------------------------------------
 

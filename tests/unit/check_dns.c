@@ -10,13 +10,19 @@
  * socket of the test that never answers (TEMPFAIL by timeout; it also
  * shows that the queries stay on loopback), or a closed port.  No test
  * zone is a real one, and "." is forwarded to loopback: libunbound never
- * asks the root servers.
+ * asks the root servers.  dnssec_validation through dns_open_system
+ * (the test's unbound.conf in place of resolv.conf, its own root key
+ * file): no, yes without the key, auto with a forwarder that never
+ * answers (validation stays on, no warning), with the log captured in a
+ * file; and libunbound's own messages in that log, cut at their bound.
+ * Signed and stripped answers need a signing server: test_dns_dnssec.py.
  *
  * Process:  test runner (Check), no privilege, loopback only.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,6 +37,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "log.h"
 
 #define SHA256_HEX \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -509,7 +516,7 @@ lookup_setup(void)
 	    &slen), 0);
 	silent_port = ntohs(sin.sin_port);
 	write_conf(conf_path, silent_port, true);
-	dns = dns_open(conf_path, err, sizeof(err));
+	dns = dns_open(conf_path, DNS_DNSSEC_AUTO, err, sizeof(err));
 	ck_assert_msg(dns != NULL, "dns_open: %s", err);
 	dns_set_timeout(dns, 1500);
 }
@@ -896,7 +903,8 @@ START_TEST(test_tempfail_closed_port)
 	close(fd);
 	snprintf(path, sizeof(path), "%s/closed.conf", tmpdir);
 	write_conf(path, ntohs(sin.sin_port), false);
-	ck_assert_ptr_nonnull(d = dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_nonnull(d = dns_open(path, DNS_DNSSEC_AUTO, err,
+	    sizeof(err)));
 	dns_set_timeout(d, 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(dns_tlsa(d, "mx.down.example", 25, &t),
@@ -919,14 +927,14 @@ START_TEST(test_open_errors)
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/none.conf", tmpdir);
-	ck_assert_ptr_null(dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "none.conf"));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
 	fputs("server:\n\tno-such-option: 1\n", fp);
 	fclose(fp);
-	ck_assert_ptr_null(dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(dns_open(path, DNS_DNSSEC_AUTO, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "bad.conf"));
 	/* A trust anchor file that is missing fails at open, not later. */
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
@@ -934,7 +942,8 @@ START_TEST(test_open_errors)
 	    "forward-zone:\n\tname: \".\"\n\tforward-addr: 127.0.0.1@%u\n",
 	    tmpdir, silent_port);
 	fclose(fp);
-	ck_assert_ptr_null(d = dns_open(path, err, sizeof(err)));
+	ck_assert_ptr_null(d = dns_open(path, DNS_DNSSEC_AUTO, err,
+	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "bad.conf"));
 	unlink(path);
 	ck_assert_str_eq(dns_result_str(DNS_OK), "ok");
@@ -951,9 +960,238 @@ START_TEST(test_open_system)
 	/* Reads resolv.conf and hosts; sends nothing. */
 	if (access(DNS_RESOLV_CONF, R_OK) == -1)
 		return;
-	d = dns_open("", err, sizeof(err));
+	d = dns_open("", DNS_DNSSEC_AUTO, err, sizeof(err));
 	ck_assert_msg(d != NULL, "%s", err);
 	dns_close(&d);
+}
+END_TEST
+
+/* ---- dnssec_validation and libunbound's messages ------------------------ */
+
+/* The root's KSK-2017 DS (a fact of the DNS): a well-formed anchor. */
+#define ROOT_DS	". IN DS 20326 8 2 " \
+	"E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
+
+static char log_path[160];
+
+/* Log to a file of the test's, empty. */
+static void
+log_capture(void)
+{
+	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
+	unlink(log_path);
+	log_init("check_dns", 0);
+	ck_assert_int_eq(log_file(log_path), 0);
+}
+
+/* What was logged, NUL-terminated, in buf. */
+static const char *
+log_read(char *buf, size_t sz)
+{
+	FILE *fp;
+	size_t n;
+
+	ck_assert_ptr_nonnull(fp = fopen(log_path, "r"));
+	n = fread(buf, 1, sz - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* The system setup, with the test's forwarders in place of resolv.conf. */
+static void
+sys_init(struct dns_system *sys, const char *fwd, const char *key)
+{
+	memset(sys, 0, sizeof(*sys));
+	sys->forward_conf = fwd;
+	sys->hosts = NULL;
+	sys->root_key = key;
+	sys->probe = ".";
+}
+
+START_TEST(test_dnssec_parse)
+{
+	enum dns_dnssec m = DNS_DNSSEC_NO;
+
+	ck_assert_int_eq(dns_dnssec_parse("auto", &m), 0);
+	ck_assert_int_eq(m, DNS_DNSSEC_AUTO);
+	ck_assert_int_eq(dns_dnssec_parse("yes", &m), 0);
+	ck_assert_int_eq(m, DNS_DNSSEC_YES);
+	ck_assert_int_eq(dns_dnssec_parse("no", &m), 0);
+	ck_assert_int_eq(m, DNS_DNSSEC_NO);
+	ck_assert_int_eq(dns_dnssec_parse("", &m), -1);
+	ck_assert_int_eq(dns_dnssec_parse("Yes", &m), -1);
+	ck_assert_int_eq(dns_dnssec_parse("auto ", &m), -1);
+	ck_assert_int_eq(m, DNS_DNSSEC_NO);
+}
+END_TEST
+
+START_TEST(test_dnssec_no_root_key)
+{
+	struct dns_system sys;
+	struct dns *d;
+	char key[160], err[256], buf[4096];
+
+	log_capture();
+	snprintf(key, sizeof(key), "%s/none.key", tmpdir);
+	sys_init(&sys, conf_path, key);
+	/* yes: a start-up error that says what is missing. */
+	ck_assert_ptr_null(dns_open_system(&sys, DNS_DNSSEC_YES, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "dnssec_validation = yes"));
+	ck_assert_ptr_nonnull(strstr(err, "none.key"));
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	/* auto: no validation, and the log says so. */
+	ck_assert_ptr_nonnull(d = dns_open_system(&sys, DNS_DNSSEC_AUTO, err,
+	    sizeof(err)));
+	ck_assert(!dns_validating(d));
+	dns_close(&d);
+	log_read(buf, sizeof(buf));
+	ck_assert_uint_eq(count(buf, "DNSSEC validation off (dnssec_"
+	    "validation = auto, no root trust anchor file)"), 1);
+	ck_assert_uint_eq(count(buf, "warning"), 0);
+}
+END_TEST
+
+START_TEST(test_dnssec_no)
+{
+	struct dns_system sys;
+	struct dns_mx_list l;
+	struct dns *d;
+	char key[160], err[256], buf[4096];
+
+	log_capture();
+	snprintf(key, sizeof(key), "%s/root.key", tmpdir);
+	write_file(key, ROOT_DS "\n");
+	sys_init(&sys, conf_path, key);
+	ck_assert_ptr_nonnull(d = dns_open_system(&sys, DNS_DNSSEC_NO, err,
+	    sizeof(err)));
+	ck_assert(!dns_validating(d));
+	ck_assert_int_eq(dns_mx(d, "multi.mx.example", &l), DNS_OK);
+	ck_assert(!l.info.secure);
+	dns_close(&d);
+	/* yes with the key: the anchor is in use. */
+	ck_assert_ptr_nonnull(d = dns_open_system(&sys, DNS_DNSSEC_YES, err,
+	    sizeof(err)));
+	ck_assert(dns_validating(d));
+	dns_close(&d);
+	/* An unbound.conf of one's own: no turns its validator off. */
+	ck_assert_ptr_nonnull(d = dns_open(conf_path, DNS_DNSSEC_NO, err,
+	    sizeof(err)));
+	ck_assert(!dns_validating(d));
+	ck_assert_int_eq(dns_mx(d, "multi.mx.example", &l), DNS_OK);
+	dns_close(&d);
+	log_read(buf, sizeof(buf));
+	ck_assert_uint_eq(count(buf, "DNSSEC validation off "
+	    "(dnssec_validation = no)"), 2);
+	ck_assert_uint_eq(count(buf, "DNSSEC validation on, root trust "
+	    "anchor (dnssec_validation = yes)"), 1);
+	unlink(key);
+}
+END_TEST
+
+/*
+ * auto, and the forwarder never answers (offline): validation stays
+ * on, no warning; the probes are bounded by DNS_PROBE_TIMEOUT_MS.
+ */
+START_TEST(test_dnssec_auto_offline)
+{
+	struct dns_system sys;
+	struct timespec t0;
+	struct dns *d;
+	char key[160], err[256], buf[4096];
+	double el;
+
+	log_capture();
+	snprintf(key, sizeof(key), "%s/root.key", tmpdir);
+	write_file(key, ROOT_DS "\n");
+	sys_init(&sys, conf_path, key);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_ptr_nonnull(d = dns_open_system(&sys, DNS_DNSSEC_AUTO, err,
+	    sizeof(err)));
+	el = elapsed(&t0);
+	ck_assert_msg(el < 2.0 * DNS_PROBE_TIMEOUT_MS / 1000 + 2,
+	    "took %.2f s", el);
+	ck_assert(dns_validating(d));
+	dns_close(&d);
+	log_read(buf, sizeof(buf));
+	ck_assert_uint_eq(count(buf, "DNSSEC validation on, root trust "
+	    "anchor (dnssec_validation = auto"), 1);
+	ck_assert_uint_eq(count(buf, "strips"), 0);
+	ck_assert_uint_eq(count(buf, "warning"), 0);
+	unlink(key);
+}
+END_TEST
+
+/*
+ * libunbound's own error messages reach the log, one line each, with
+ * its time stamp and name taken off, "libunbound: " before them, and
+ * cut (marked "...") at a bounded length: a trust anchor file that does
+ * not parse, under a path long enough to make a long message.
+ */
+START_TEST(test_unbound_messages)
+{
+	struct dns_system sys;
+	char dir[600], key[700], err[256], buf[16384], *line, *save;
+	size_t i, n, longest = 0;
+
+	log_capture();
+	snprintf(dir, sizeof(dir), "%s", tmpdir);
+	for (i = 0; i < 3; i++) {
+		n = strlen(dir);
+		snprintf(dir + n, sizeof(dir) - n, "/%0150d", (int)i);
+		memset(dir + n + 1, 'd', 150);
+		ck_assert_int_eq(mkdir(dir, 0700), 0);
+	}
+	snprintf(key, sizeof(key), "%s/bad.key", dir);
+	write_file(key, "this is not a trust anchor\n");
+	sys_init(&sys, conf_path, key);
+	ck_assert_ptr_null(dns_open_system(&sys, DNS_DNSSEC_YES, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "system resolver"));
+	log_read(buf, sizeof(buf));
+	ck_assert_msg(count(buf, "error: libunbound: ") >= 2, "%s", buf);
+	ck_assert_msg(count(buf, "error: libunbound: parse error in ") == 1,
+	    "%s", buf);
+	/* The stamp "[...]" and "libunbound[pid:n]" are gone. */
+	ck_assert_uint_eq(count(buf, "libunbound["), 0);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strlen(line) > longest)
+			longest = strlen(line);
+		/* The file's name is longer than a line: cut. */
+		if (strstr(line, "trust-anchor-file") != NULL)
+			ck_assert_msg(strlen(line) > 3 && strcmp(line +
+			    strlen(line) - 3, "...") == 0, "%s", line);
+	}
+	ck_assert_uint_lt(longest, 600);
+	unlink(key);
+	for (i = 0; i < 3; i++) {
+		rmdir(dir);
+		*strrchr(dir, '/') = '\0';
+	}
 }
 END_TEST
 
@@ -999,6 +1237,16 @@ dns_suite(void)
 	tcase_add_test(tc, test_tempfail_closed_port);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_open_system);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dnssec");
+	tcase_add_checked_fixture(tc, lookup_setup, lookup_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_dnssec_parse);
+	tcase_add_test(tc, test_dnssec_no_root_key);
+	tcase_add_test(tc, test_dnssec_no);
+	tcase_add_test(tc, test_dnssec_auto_offline);
+	tcase_add_test(tc, test_unbound_messages);
 	suite_add_tcase(s, tc);
 	return s;
 }
