@@ -287,6 +287,34 @@ usage(void)
 }
 
 /*
+ * Whether the process in queue_directory/pid/master.pid exists (a
+ * recycled pid can fool this: it only chooses between two messages).
+ */
+static bool
+master_running(const char *qdir)
+{
+	char path[PATH_MAX], text[32], *end;
+	long pid;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/pid/master.pid", qdir) >=
+	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK)) == -1)
+		return false;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (errno != 0 || end == text || pid <= 0 || pid > INT_MAX)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/*
  * -q: the queue listing from showq, for a caller who cannot read the
  * queue: connected with the group (public/ admits only it), then the
  * group is given up again before a byte is exchanged.  Exits 0, 1 when
@@ -317,8 +345,10 @@ list_queue(const struct conf *c, const char *what)
 	e = errno;
 	group_on(false);
 	if (r == -1 && (e == ENOENT || e == ECONNREFUSED))
-		die(EX_UNAVAILABLE, "cannot list the queue: the master is not "
-		    "running and %s is not readable by you", qdir);
+		die(EX_UNAVAILABLE, "cannot list the queue: %s and %s is not "
+		    "readable by you", master_running(qdir) ? "the master runs "
+		    "no showq service (services.conf)" : "the master is not "
+		    "running", qdir);
 	if (r == -1)
 		die(1, "cannot list the queue: %s: %s", sun.sun_path,
 		    strerror(e));

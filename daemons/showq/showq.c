@@ -91,6 +91,27 @@ reply_error(int fd, const char *text)
 		(void)send(fd, line, (size_t)n, MSG_NOSIGNAL);
 }
 
+/*
+ * Close after an error line.  Closing a UNIX socket with unread input
+ * resets it, and the client would lose the line: read what it sent
+ * first, bounded in bytes (SHOWQ_DRAIN_MAX) and time (SHOWQ_DRAIN_SEC).
+ */
+static void
+drain_close(int fd)
+{
+	struct timeval tv = { .tv_sec = SHOWQ_DRAIN_SEC };
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	(void)shutdown(fd, SHUT_WR);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < SHOWQ_DRAIN_MAX &&
+	    (n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	close(fd);
+}
+
 static int
 open_queue(const char *qdir, struct qlist_dirs *d)
 {
@@ -179,7 +200,7 @@ showq_client(struct service_ctx *ctx, int fd)
 	if (n <= 0 || (json = qlist_request(req, (size_t)n)) == -1) {
 		log_warnx("uid %u: bad request", (unsigned)cred.uid);
 		reply_error(fd, "bad request: expected \"list\" or \"json\"");
-		close(fd);
+		drain_close(fd);
 		return;
 	}
 	pw = getpwuid(cred.uid);
@@ -188,7 +209,7 @@ showq_client(struct service_ctx *ctx, int fd)
 		log_warnx("uid %u: permission denied "
 		    "(authorized_mailq_users)", (unsigned)cred.uid);
 		reply_error(fd, "permission denied (authorized_mailq_users)");
-		close(fd);
+		drain_close(fd);
 		return;
 	}
 	list(ctx, fd, json == 1, cred.uid);

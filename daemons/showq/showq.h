@@ -26,6 +26,8 @@ struct conf;
 struct service_ctx;
 
 #define SHOWQ_TIMEOUT_SEC	60	/* per read or write of the client */
+#define SHOWQ_DRAIN_SEC		2	/* after an error line: ... */
+#define SHOWQ_DRAIN_MAX		65536	/* ... input read before closing */
 
 void	showq_start(struct service_ctx *);
 void	showq_client(struct service_ctx *, int fd);
