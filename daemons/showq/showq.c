@@ -164,6 +164,7 @@ list(struct service_ctx *ctx, int fd, bool json, uid_t uid)
 	if ((out = fdopen(fd, "w")) == NULL) {
 		log_warn("fdopen");
 		close_queue(&d);
+		close(fd);
 		return;
 	}
 	fputs("ok\n", out);
