@@ -12,7 +12,8 @@
  *   requeue ID ... | ALL                deferred/, hold/ -> incoming/
  *
  * Process:  ternctl, run by root or mail_owner (the queue directories
- *           are theirs alone); never setuid.
+ *           are theirs alone); never setuid.  "list" by anyone else
+ *           asks the showq service, through terndrop -q (lib/qlist.h).
  * Input:    command line; queue files (parsed by lib/qfile, strictly);
  *           defer/ID lines written by qmgr; one reply line from qmgr.
  *           Addresses and reasons are untrusted text: escaped on output.
@@ -48,11 +49,10 @@
 #include "log.h"
 #include "qfile.h"
 #include "qid.h"
+#include "qlist.h"
 #include "ternctl.h"
 #include "xmem.h"
 
-#define ENVELOPE_MAX	(64 * 1024 * 1024)	/* as qmgr's */
-#define REASONS_MAX	(16 * 1024 * 1024)	/* bytes of defer/ID read */
 #define QMGR_SOCKET	"private/qmgr"
 #define QMGR_LOCK	".lock"			/* in active/ */
 #define QMGR_TIMEOUT_MS	10000
@@ -67,11 +67,7 @@ enum queue {
 };
 #define QM(q)		(1U << (q))
 
-static const char *const qnames[Q_NQUEUES] = {
-	"incoming", "active", "deferred", "hold", "corrupt"
-};
-/* As mailq marks them: '*' active, '!' held; '#' corrupt. */
-static const char qmarks[Q_NQUEUES] = { ' ', '*', ' ', '!', '#' };
+#define qnames	qlist_names	/* the same order as enum queue */
 
 struct qctx {
 	struct conf	*conf;
@@ -79,6 +75,9 @@ struct qctx {
 	int		 dirs[Q_NQUEUES];
 	int		 defer_fd, bounce_fd;
 	unsigned	 uid;
+	bool		 try_showq;	/* list: EACCES is no error */
+	bool		 denied;	/* ... and it happened */
+	char		 cmd_dir[1024];	/* command_directory */
 };
 
 /* What an ID verb does. */
@@ -169,124 +168,6 @@ usage(const char *verb)
 	return 2;
 }
 
-/* ---- output of untrusted text ---------------------------------------- */
-
-/* The length of the well-formed UTF-8 sequence at s (n > 0), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* A C1 control character (U+0080..U+009F) in UTF-8. */
-static bool
-is_c1(const unsigned char *s, size_t len)
-{
-	return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
-}
-
-/*
- * For a terminal: printable ASCII and well-formed UTF-8 as they are;
- * a backslash, control characters and bytes that are not UTF-8 as \xHH.
- */
-static void
-put_text(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), len, i;
-
-	while (n > 0) {
-		len = utf8_len(s, n);
-		if (len == 1 && s[0] >= 0x20 && s[0] < 0x7f && s[0] != '\\')
-			putc(s[0], f);
-		else if (len > 1 && !is_c1(s, len))
-			fwrite(s, 1, len, f);
-		else {
-			if (len == 0)
-				len = 1;
-			for (i = 0; i < len; i++)
-				fprintf(f, "\\x%02x", s[i]);
-		}
-		s += len;
-		n -= len;
-	}
-}
-
-/*
- * A JSON string (RFC 8259): quotes, backslashes and control characters
- * escaped; well-formed UTF-8 kept; a byte that is not UTF-8 becomes
- * U+FFFD, so that the output is always valid JSON.
- */
-static void
-put_json(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), len;
-
-	putc('"', f);
-	while (n > 0) {
-		len = utf8_len(s, n);
-		if (len == 0) {
-			fputs("\\ufffd", f);
-			len = 1;
-		} else if (s[0] == '"' || s[0] == '\\')
-			fprintf(f, "\\%c", s[0]);
-		else if (s[0] == '\n')
-			fputs("\\n", f);
-		else if (s[0] == '\r')
-			fputs("\\r", f);
-		else if (s[0] == '\t')
-			fputs("\\t", f);
-		else if (len == 1 && (s[0] < 0x20 || s[0] == 0x7f))
-			fprintf(f, "\\u%04x", s[0]);
-		else if (is_c1(s, len))
-			fprintf(f, "\\u%04x", s[1]);
-		else
-			fwrite(s, 1, len, f);
-		s += len;
-		n -= len;
-	}
-	putc('"', f);
-}
-
-static void
-fmt_time(char *buf, size_t sz, int64_t sec, bool year)
-{
-	struct tm tm;
-	time_t t = (time_t)sec;
-
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sz, year ? "%a %b %e %H:%M:%S %Y %z" :
-	    "%a %b %e %H:%M:%S", &tm) == 0)
-		snprintf(buf, sz, "%lld", (long long)sec);
-}
-
 /* ---- set-up ---------------------------------------------------------- */
 
 struct load_diag {
@@ -321,6 +202,11 @@ open_dir(struct qctx *c, int qfd, const char *name)
 	if ((fd = openat(qfd, name != NULL ? name : c->qdir, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) != -1)
 		return fd;
+	if (c->try_showq && (errno == EACCES || errno == EPERM) &&
+	    getuid() != 0) {
+		c->denied = true;	/* showq can list it */
+		return -1;
+	}
 	fprintf(stderr, "ternctl: %s%s%s: ", c->qdir, name != NULL ? "/" : "",
 	    name != NULL ? name : "");
 	if (errno == EACCES || errno == EPERM)
@@ -355,7 +241,7 @@ ctx_close(struct qctx *c)
  * every queue directory.  Returns 0, or -1 after saying why.
  */
 static int
-ctx_open(struct qctx *c, const char *dir)
+ctx_open(struct qctx *c, const char *dir, bool try_showq)
 {
 	struct load_diag d = { 0 };
 	char path[1100];
@@ -366,13 +252,16 @@ ctx_open(struct qctx *c, const char *dir)
 		c->dirs[i] = -1;
 	c->defer_fd = c->bounce_fd = -1;
 	c->uid = (unsigned)getuid();
+	c->try_showq = try_showq;
 	c->conf = conf_new(conf_diag, &d);
 	snprintf(path, sizeof(path), "%s/tern.conf", dir);
 	if (conf_load(c->conf, path) == -1)
 		d.fatal++;
 	conf_finish(c->conf);
 	if (d.fatal > 0 || strlcpy(c->qdir, conf_str(c->conf,
-	    "queue_directory"), sizeof(c->qdir)) >= sizeof(c->qdir)) {
+	    "queue_directory"), sizeof(c->qdir)) >= sizeof(c->qdir) ||
+	    strlcpy(c->cmd_dir, conf_str(c->conf, "command_directory"),
+	    sizeof(c->cmd_dir)) >= sizeof(c->cmd_dir)) {
 		fprintf(stderr, "ternctl: %s: configuration errors; run "
 		    "ternctl check\n", path);
 		ctx_close(c);
@@ -414,306 +303,63 @@ log_setup(struct qctx *c)
 
 /* ---- list ------------------------------------------------------------ */
 
-struct reason {
-	const char	*dsn, *relay, *text;	/* NULL when none */
-};
-
-struct lister {
-	struct qctx	*c;
-	bool		 json;
-	bool		 header_done;
-	uint64_t	 bytes;
-	uint64_t	 count;
-	int		 rc;
-	struct qfile	 q;
-	char		*rdata;			/* defer/ID's bytes */
-	struct reason	*rs;
-	size_t		 rs_cap;
-};
-
-static void
-parse_reason_line(char *line, struct reason *rs, size_t n)
-{
-	char *f[5], *end;
-	unsigned long idx;
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		f[i] = line;
-		if (i < 4) {
-			if ((line = strchr(line, '\t')) == NULL)
-				return;
-			*line++ = '\0';
-		}
-	}
-	errno = 0;
-	idx = strtoul(f[0], &end, 10);
-	if (errno != 0 || end == f[0] || *end != '\0' || idx >= n ||
-	    strcmp(f[1], "delayed") != 0)
-		return;
-	/* The last line for a recipient wins: qmgr appends. */
-	rs[idx].dsn = f[2];
-	rs[idx].relay = f[3];
-	rs[idx].text = f[4];
-}
-
 /*
- * The last deferral reason of each recipient, from defer/ID ("index TAB
- * delayed TAB dsn TAB relay TAB text" lines, qmgr_queue.c): l->rs[i], or
- * all NULL when there is none.  Bounded by REASONS_MAX.
+ * The caller cannot enter the queue directories (not root, not
+ * mail_owner): showq lists them.  public/, where it listens, admits only
+ * setgid_group, so terndrop, setgid that group, asks it (terndrop -q);
+ * it says why when it cannot, and exits 0, 1 or 69 (EX_UNAVAILABLE: no
+ * master).
  */
-static void
-read_reasons(struct lister *l, const char *id, size_t nrcpt)
+static int
+list_via_showq(const char *dir, const char *cmd_dir, bool json)
 {
-	struct stat st;
-	char *p, *nl;
-	size_t len = 0, cap;
-	ssize_t n;
-	int fd;
+	char path[1100];
 
-	if (nrcpt > l->rs_cap) {
-		l->rs = xreallocarray(l->rs, nrcpt, sizeof(*l->rs));
-		l->rs_cap = nrcpt;
+	if ((size_t)snprintf(path, sizeof(path), "%s/terndrop", cmd_dir) >=
+	    sizeof(path)) {
+		fprintf(stderr, "ternctl: command_directory too long\n");
+		return 1;
 	}
-	memset(l->rs, 0, nrcpt * sizeof(*l->rs));
-	free(l->rdata);
-	l->rdata = NULL;
-	fd = openat(l->c->defer_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
-	if (fd == -1)
-		return;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-		close(fd);
-		return;
-	}
-	cap = st.st_size > REASONS_MAX ? REASONS_MAX : (size_t)st.st_size;
-	l->rdata = xmalloc(cap + 1);
-	while (len < cap && (n = read(fd, l->rdata + len, cap - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	l->rdata[len] = '\0';
-	for (p = l->rdata; (nl = memchr(p, '\n', len - (size_t)(p -
-	    l->rdata))) != NULL; p = nl + 1) {
-		*nl = '\0';
-		parse_reason_line(p, l->rs, nrcpt);
-	}
-}
-
-static void
-list_header(struct lister *l)
-{
-	if (l->header_done || l->json)
-		return;
-	printf("%-25s %8s %-19s  %s\n", "-Queue ID-", "--Size--",
-	    "---Arrival Time----", "-Sender/Recipient-------");
-	l->header_done = true;
-}
-
-#define RCPT_COL	56	/* where the sender and recipients start */
-
-static void
-list_text(struct lister *l, enum queue qi, const char *id)
-{
-	const struct qfile *q = &l->q;
-	const char *last = NULL, *why;
-	char when[64];
-	size_t i;
-
-	list_header(l);
-	fmt_time(when, sizeof(when), q->arrival_sec, false);
-	printf("%-24s%c %8llu %-19s  ", id, qmarks[qi],
-	    (unsigned long long)q->content_size, when);
-	if (q->sender.addr[0] == '\0')
-		fputs("MAILER-DAEMON", stdout);
-	else
-		put_text(stdout, q->sender.addr);
-	putchar('\n');
-	for (i = 0; i < q->nrcpt; i++) {
-		if (q->rcpts[i].status != QFILE_RS_PENDING)
-			continue;
-		why = l->rdata != NULL ? l->rs[i].text : NULL;
-		if (why != NULL && (last == NULL || strcmp(why, last) != 0)) {
-			putchar('(');
-			put_text(stdout, why);
-			fputs(")\n", stdout);
-			last = why;
-		}
-		printf("%*s", RCPT_COL, "");
-		put_text(stdout, q->rcpts[i].addr);
-		putchar('\n');
-	}
-	putchar('\n');
-}
-
-static void
-list_json(struct lister *l, enum queue qi, const char *id)
-{
-	const struct qfile *q = &l->q;
-	const char *why;
-	size_t i, n = 0;
-
-	printf("{\"queue_name\": \"%s\", \"queue_id\": \"%s\", "
-	    "\"arrival_time\": %lld, \"message_size\": %llu, \"sender\": ",
-	    qnames[qi], id, (long long)q->arrival_sec,
-	    (unsigned long long)q->content_size);
-	put_json(stdout, q->sender.addr);
-	fputs(", \"recipients\": [", stdout);
-	for (i = 0; i < q->nrcpt; i++) {
-		if (q->rcpts[i].status != QFILE_RS_PENDING)
-			continue;
-		fputs(n++ > 0 ? ", {\"address\": " : "{\"address\": ", stdout);
-		put_json(stdout, q->rcpts[i].addr);
-		why = l->rdata != NULL ? l->rs[i].text : NULL;
-		if (why != NULL) {
-			fputs(", \"delay_reason\": ", stdout);
-			put_json(stdout, why);
-		}
-		putchar('}');
-	}
-	fputs("]}\n", stdout);
-}
-
-/* A file that does not parse: listed as such, never skipped. */
-static void
-list_corrupt(struct lister *l, enum queue qi, const char *id,
-    const struct stat *st, const char *why)
-{
-	struct timespec ts;
-	char when[64];
-
-	if (qid_time(id, &ts) == -1)
-		ts.tv_sec = st->st_mtime;
-	l->count++;
-	l->bytes += (uint64_t)st->st_size;
-	if (l->json) {
-		printf("{\"queue_name\": \"%s\", \"queue_id\": \"%s\", "
-		    "\"arrival_time\": %lld, \"message_size\": %lld, "
-		    "\"sender\": \"\", \"recipients\": [], \"corrupt\": true, "
-		    "\"reason\": ", qnames[qi], id, (long long)ts.tv_sec,
-		    (long long)st->st_size);
-		put_json(stdout, why);
-		fputs("}\n", stdout);
-		return;
-	}
-	list_header(l);
-	fmt_time(when, sizeof(when), ts.tv_sec, false);
-	printf("%-24s%c %8lld %-19s  (corrupt queue file: %s)\n\n", id, '#',
-	    (long long)st->st_size, when, why);
-}
-
-/* One file; vanished ones are skipped without a word. */
-static void
-list_one(struct lister *l, enum queue qi, const char *id)
-{
-	struct stat st;
-	const char *err;
-	int fd;
-
-	fd = openat(l->c->dirs[qi], id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
-	if (fd == -1) {
-		if (errno != ENOENT) {
-			fprintf(stderr, "ternctl: %s/%s/%s: %s\n", l->c->qdir,
-			    qnames[qi], id, strerror(errno));
-			l->rc = 1;
-		}
-		return;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return;
-	}
-	if (qfile_read_envelope(fd, ENVELOPE_MAX, &l->q, &err) == -1) {
-		close(fd);
-		if (errno == EBADMSG || errno == EFBIG)
-			list_corrupt(l, qi, id, &st, err);
-		else {
-			fprintf(stderr, "ternctl: %s/%s/%s: %s\n", l->c->qdir,
-			    qnames[qi], id, err);
-			l->rc = 1;
-		}
-		return;
-	}
-	close(fd);
-	if (qi == Q_CORRUPT) {
-		list_corrupt(l, qi, id, &st, "moved to corrupt/");
-		return;
-	}
-	free(l->rdata);
-	l->rdata = NULL;
-	if (qi == Q_DEFERRED || qi == Q_HOLD)
-		read_reasons(l, id, l->q.nrcpt);
-	l->count++;
-	l->bytes += l->q.content_size;
-	if (l->json)
-		list_json(l, qi, id);
-	else
-		list_text(l, qi, id);
-}
-
-/* Every queue file of one queue, as readdir gives them. */
-static void
-list_queue(struct lister *l, enum queue qi)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if ((fd = openat(l->c->dirs[qi], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
-		fprintf(stderr, "ternctl: %s/%s: %s\n", l->c->qdir,
-		    qnames[qi], strerror(errno));
-		if (fd != -1)
-			close(fd);
-		l->rc = 1;
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (qid_valid(de->d_name, strlen(de->d_name)))
-			list_one(l, qi, de->d_name);
-	closedir(d);
+	fflush(stdout);
+	execl(path, "terndrop", "-C", dir, "-q", json ? "json" : "list",
+	    (char *)NULL);
+	fprintf(stderr, "ternctl: cannot list the queue: cannot run %s: %s\n",
+	    path, strerror(errno));
+	return 1;
 }
 
 static int
 cmd_list(const char *dir, int argc, char *argv[])
 {
-	struct lister l;
+	struct qlist_dirs d;
 	struct qctx c;
-	int i;
+	bool json = false;
+	int i, rc;
 
-	memset(&l, 0, sizeof(l));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 ||
 		    strcmp(argv[i], "-j") == 0)
-			l.json = true;
+			json = true;
 		else
 			return usage("list");
 	}
-	if (ctx_open(&c, dir) == -1)
-		return 1;
-	l.c = &c;
-	qfile_init(&l.q);
-	for (i = 0; i < Q_NQUEUES; i++)
-		list_queue(&l, (enum queue)i);
-	qfile_clear(&l.q);
-	free(l.rdata);
-	free(l.rs);
-	ctx_close(&c);
-	if (!l.json) {
-		if (l.count == 0)
-			printf("Mail queue is empty\n");
-		else
-			printf("-- %llu Kbytes in %llu Request%s.\n",
-			    (unsigned long long)((l.bytes + 1023) / 1024),
-			    (unsigned long long)l.count,
-			    l.count == 1 ? "" : "s");
+	if (ctx_open(&c, dir, true) == -1) {
+		if (!c.denied)
+			return 1;
+		return list_via_showq(dir, c.cmd_dir, json);
 	}
-	if (fflush(stdout) == EOF) {
+	d.qdir = c.qdir;
+	for (i = 0; i < Q_NQUEUES; i++)
+		d.dirs[i] = c.dirs[i];
+	d.defer_fd = c.defer_fd;
+	rc = qlist_write(&d, json, stdout, stderr, "ternctl");
+	ctx_close(&c);
+	if (rc == -1) {
 		fprintf(stderr, "ternctl: standard output: %s\n",
 		    strerror(errno));
 		return 1;
 	}
-	return l.rc;
+	return rc;
 }
 
 /* ---- show ------------------------------------------------------------ */
@@ -786,7 +432,7 @@ show_sender(const struct qfile *q)
 	const struct qfile_sender *s = &q->sender;
 
 	fputs("sender: <", stdout);
-	put_text(stdout, s->addr);
+	qlist_put_text(stdout, s->addr);
 	putchar('>');
 	if (s->flags & QFILE_SMTPUTF8)
 		fputs(" SMTPUTF8", stdout);
@@ -800,7 +446,7 @@ show_sender(const struct qfile *q)
 		fputs(" RET=HDRS", stdout);
 	if (s->envid[0] != '\0') {
 		fputs(" ENVID=", stdout);
-		put_text(stdout, s->envid);
+		qlist_put_text(stdout, s->envid);
 	}
 	if (s->size != 0)
 		printf(" SIZE=%llu", (unsigned long long)s->size);
@@ -817,24 +463,24 @@ show_client(const struct qfile *q)
 		return;
 	}
 	fputs("client: ", stdout);
-	put_text(stdout, cl->name[0] != '\0' ? cl->name : "unknown");
+	qlist_put_text(stdout, cl->name[0] != '\0' ? cl->name : "unknown");
 	putchar('[');
-	put_text(stdout, cl->addr);
+	qlist_put_text(stdout, cl->addr);
 	printf("]:%u, helo=", (unsigned)cl->port);
-	put_text(stdout, cl->helo);
+	qlist_put_text(stdout, cl->helo);
 	fputs(", protocol=", stdout);
-	put_text(stdout, cl->proto);
+	qlist_put_text(stdout, cl->proto);
 	putchar('\n');
 }
 
 static void
-show_envelope(struct lister *l, enum queue qi, const char *id)
+show_envelope(const struct qfile *q, const struct qlist_reasons *rs,
+    enum queue qi, const char *id)
 {
-	const struct qfile *q = &l->q;
 	char when[64], nbuf[64];
 	size_t i;
 
-	fmt_time(when, sizeof(when), q->arrival_sec, true);
+	qlist_fmt_time(when, sizeof(when), q->arrival_sec, true);
 	printf("queue_id: %s\nqueue_name: %s\n", id, qnames[qi]);
 	printf("arrival_time: %s (%lld.%06u)\n", when,
 	    (long long)q->arrival_sec, (unsigned)q->arrival_usec);
@@ -845,23 +491,23 @@ show_envelope(struct lister *l, enum queue qi, const char *id)
 		const struct qfile_rcpt *r = &q->rcpts[i];
 
 		fputs("recipient: <", stdout);
-		put_text(stdout, r->addr);
+		qlist_put_text(stdout, r->addr);
 		printf(">%s", notify_text(r->notify, nbuf, sizeof(nbuf)));
 		if (r->orcpt_type[0] != '\0') {
 			fputs(" ORCPT=", stdout);
-			put_text(stdout, r->orcpt_type);
+			qlist_put_text(stdout, r->orcpt_type);
 			putchar(';');
-			put_text(stdout, r->orcpt);
+			qlist_put_text(stdout, r->orcpt);
 		}
 		printf(", status=%s\n", status_text(r->status));
-		if (r->status == QFILE_RS_PENDING && l->rdata != NULL &&
-		    l->rs[i].text != NULL) {
+		if (r->status == QFILE_RS_PENDING && rs->data != NULL &&
+		    rs->rs[i].text != NULL) {
 			fputs("  last delay: ", stdout);
-			put_text(stdout, l->rs[i].dsn);
+			qlist_put_text(stdout, rs->rs[i].dsn);
 			fputs(", relay=", stdout);
-			put_text(stdout, l->rs[i].relay);
+			qlist_put_text(stdout, rs->rs[i].relay);
 			fputs(" (", stdout);
-			put_text(stdout, l->rs[i].text);
+			qlist_put_text(stdout, rs->rs[i].text);
 			fputs(")\n", stdout);
 		}
 	}
@@ -946,7 +592,8 @@ static int
 cmd_show(const char *dir, int argc, char *argv[])
 {
 	struct qctx c;
-	struct lister l;
+	struct qfile q;
+	struct qlist_reasons rs;
 	struct stat st;
 	enum queue qi;
 	const char *id, *err;
@@ -959,7 +606,7 @@ cmd_show(const char *dir, int argc, char *argv[])
 		fprintf(stderr, "ternctl: %s: not a queue ID\n", id);
 		return 1;
 	}
-	if (ctx_open(&c, dir) == -1)
+	if (ctx_open(&c, dir, false) == -1)
 		return 1;
 	if ((fd = find_open(&c, id, &qi)) == -1) {
 		if (errno == ENOENT)
@@ -971,31 +618,30 @@ cmd_show(const char *dir, int argc, char *argv[])
 		ctx_close(&c);
 		return 1;
 	}
-	memset(&l, 0, sizeof(l));
-	l.c = &c;
-	qfile_init(&l.q);
+	memset(&rs, 0, sizeof(rs));
+	qfile_init(&q);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "ternctl: %s: not a regular file\n", id);
 		goto out;
 	}
-	if (qfile_read(fd, (size_t)st.st_size + 1, &l.q, &err) == -1) {
+	if (qfile_read(fd, (size_t)st.st_size + 1, &q, &err) == -1) {
 		fprintf(stderr, "ternctl: %s: %s%s\n", id,
 		    errno == EBADMSG ? "corrupt queue file: " : "", err);
 		goto out;
 	}
 	if (what & SHOW_ENVELOPE) {
-		read_reasons(&l, id, l.q.nrcpt);
-		show_envelope(&l, qi, id);
+		qlist_reasons_read(&rs, c.defer_fd, id, q.nrcpt);
+		show_envelope(&q, &rs, qi, id);
 		if (what & (SHOW_HEADERS | SHOW_BODY))
 			putchar('\n');
 	}
-	hend = header_end(&l.q, &body);
+	hend = header_end(&q, &body);
 	if ((what & SHOW_HEADERS) && (what & SHOW_BODY))
-		put_content(&l.q, 0, l.q.content_size);
+		put_content(&q, 0, q.content_size);
 	else if (what & SHOW_HEADERS)
-		put_content(&l.q, 0, hend);
+		put_content(&q, 0, hend);
 	else if (what & SHOW_BODY)
-		put_content(&l.q, body, l.q.content_size);
+		put_content(&q, body, q.content_size);
 	rc = 0;
 	if (fflush(stdout) == EOF) {
 		fprintf(stderr, "ternctl: standard output: %s\n",
@@ -1004,9 +650,8 @@ cmd_show(const char *dir, int argc, char *argv[])
 	}
 out:
 	close(fd);
-	qfile_clear(&l.q);
-	free(l.rdata);
-	free(l.rs);
+	qfile_clear(&q);
+	qlist_reasons_free(&rs);
 	ctx_close(&c);
 	return rc;
 }
@@ -1245,7 +890,7 @@ act_active(struct qctx *c, const struct verb *v, const char *id)
 		if (strcmp(reply, "absent") == 0)
 			return GONE;
 		fprintf(stderr, "ternctl: %s: qmgr: ", id);
-		put_text(stderr, strncmp(reply, "error ", 6) == 0 ?
+		qlist_put_text(stderr, strncmp(reply, "error ", 6) == 0 ?
 		    reply + 6 : reply);
 		fputc('\n', stderr);
 		return FAILED;
@@ -1372,7 +1017,7 @@ cmd_ids(const char *dir, const struct verb *v, int argc, char *argv[])
 		return usage(v->name);
 	if (deferred)
 		v = &delete_deferred;
-	if (ctx_open(&c, dir) == -1)
+	if (ctx_open(&c, dir, false) == -1)
 		return 1;
 	log_setup(&c);
 	if (all)
@@ -1461,7 +1106,7 @@ flush(struct qctx *c)
 	}
 	if (strcmp(reply, "ok") != 0) {
 		fputs("ternctl: flush: qmgr: ", stderr);
-		put_text(stderr, strncmp(reply, "error ", 6) == 0 ?
+		qlist_put_text(stderr, strncmp(reply, "error ", 6) == 0 ?
 		    reply + 6 : reply);
 		fputc('\n', stderr);
 		return 1;
@@ -1479,7 +1124,7 @@ cmd_flush(const char *dir, int argc, char *argv[])
 	(void)argv;
 	if (argc != 1)
 		return usage("flush");
-	if (ctx_open(&c, dir) == -1)
+	if (ctx_open(&c, dir, false) == -1)
 		return 1;
 	rc = flush(&c);
 	ctx_close(&c);

@@ -81,6 +81,7 @@
 #include "lineio.h"
 #include "maildrop.h"
 #include "qid.h"
+#include "qlist.h"
 
 #ifdef __SANITIZE_ADDRESS__
 /*
@@ -102,6 +103,7 @@ __lsan_default_options(void)
 #define TERN_CONFIG_DIR	"/etc/tern"
 #endif
 
+static const char *prog = "terndrop";	/* "mailq" with -q */
 static gid_t	 setgid_gid;	/* the group we were given, or real gid */
 static bool	 privileged;	/* setgid_gid differs from the real gid */
 
@@ -113,7 +115,7 @@ die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "terndrop: ");
+	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -136,7 +138,7 @@ conf_diag(void *arg, enum conf_sev sev, const char *file, unsigned line,
 
 	if (sev == CONF_ERROR)
 		(*errors)++;
-	fprintf(stderr, "terndrop: %s:%u: %s%s%s\n", file ? file : "", line,
+	fprintf(stderr, "%s: %s:%u: %s%s%s\n", prog, file ? file : "", line,
 	    param ? param : "", param ? ": " : "", msg);
 }
 
@@ -277,6 +279,86 @@ wake_pickup(const char *queue_dir)
 	close(fd);
 }
 
+static _Noreturn void
+usage(void)
+{
+	die(EX_USAGE, "usage: terndrop [-C config_dir] < maildrop-file\n"
+	    "       terndrop [-C config_dir] -q list|json");
+}
+
+/*
+ * Whether the process in queue_directory/pid/master.pid exists (a
+ * recycled pid can fool this: it only chooses between two messages).
+ */
+static bool
+master_running(const char *qdir)
+{
+	char path[PATH_MAX], text[32], *end;
+	long pid;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/pid/master.pid", qdir) >=
+	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK)) == -1)
+		return false;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (errno != 0 || end == text || pid <= 0 || pid > INT_MAX)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * -q: the queue listing from showq, for a caller who cannot read the
+ * queue: connected with the group (public/ admits only it), then the
+ * group is given up again before a byte is exchanged.  Exits 0, 1 when
+ * showq refused or failed, 69 (EX_UNAVAILABLE) when showq cannot be
+ * reached: the master is not running.
+ */
+static int
+list_queue(const struct conf *c, const char *what)
+{
+	struct sockaddr_un sun;
+	const char *qdir, *err;
+	char ebuf[512];
+	int fd, r, e;
+
+	prog = "mailq";
+	if (strcmp(what, "list") != 0 && strcmp(what, "json") != 0)
+		usage();
+	qdir = conf_str(c, "queue_directory");
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    qdir, QLIST_SOCKET) >= sizeof(sun.sun_path))
+		die(EX_CONFIG, "queue_directory too long");
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die(EX_OSERR, "socket: %s", strerror(errno));
+	group_on(true);
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	e = errno;
+	group_on(false);
+	if (r == -1 && (e == ENOENT || e == ECONNREFUSED))
+		die(EX_UNAVAILABLE, "cannot list the queue: %s and %s is not "
+		    "readable by you", master_running(qdir) ? "the master runs "
+		    "no showq service (services.conf)" : "the master is not "
+		    "running", qdir);
+	if (r == -1)
+		die(1, "cannot list the queue: %s: %s", sun.sun_path,
+		    strerror(e));
+	if (qlist_ask(fd, strcmp(what, "json") == 0, stdout, ebuf,
+	    sizeof(ebuf), &err) == -1)
+		die(1, "cannot list the queue: %s", err);
+	close(fd);
+	return EX_OK;
+}
+
 static void
 sane_process(void)
 {
@@ -301,6 +383,7 @@ main(int argc, char *argv[])
 	struct buf in;
 	const char *dir, *qdir, *err;
 	char qid[QID_LEN + 1], path[PATH_MAX];
+	const char *list = NULL;
 	bool chosen = false;
 	uint64_t limit;
 	int ch, dirfd;
@@ -314,21 +397,25 @@ main(int argc, char *argv[])
 		chosen = true;
 	else
 		dir = TERN_CONFIG_DIR;
-	while ((ch = getopt(argc, argv, "C:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:q:")) != -1) {
 		switch (ch) {
 		case 'C':
 			dir = optarg;
 			chosen = true;
 			break;
+		case 'q':
+			list = optarg;
+			break;
 		default:
-			die(EX_USAGE, "usage: terndrop [-C config_dir] "
-			    "< maildrop-file");
+			usage();
 		}
 	}
 	if (optind != argc)
-		die(EX_USAGE, "usage: terndrop [-C config_dir] < maildrop-file");
+		usage();
 
 	conf = load_conf(dir, chosen);
+	if (list != NULL)
+		return list_queue(conf, list);
 	limit = (uint64_t)conf_size(conf, "message_size_limit");
 	read_input(&in, maildrop_size_max(limit));
 	if (maildrop_parse(in.data, in.len, limit, &md, &err) == -1)

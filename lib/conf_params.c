@@ -296,6 +296,8 @@ const struct conf_param conf_params[] = {
 	    "unprivileged user that owns the queue and runs the services"),
 	PARAM("setgid_group", CONF_STR, "terndrop", 0, 0, check_user,
 	    "group of the setgid programs that drop local mail into the queue"),
+	PARAM("authorized_mailq_users", CONF_LIST, "anyone", 0, 0, NULL,
+	    "users who may list the queue through showq (mailq), or anyone"),
 
 	/* Who it is. */
 	{ "myhostname", CONF_STR, "localhost", default_hostname, 0, 0,

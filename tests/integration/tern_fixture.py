@@ -172,7 +172,7 @@ class RawClient:
 
 # Every program the master may run, each built as daemons/NAME/NAME.
 DAEMONS = ("master", "smtpd", "cleanup", "tlsproxy", "qmgr", "local",
-           "virtual", "lmtp", "smtp", "bounce", "pickup")
+           "virtual", "lmtp", "smtp", "bounce", "pickup", "showq")
 
 
 class Tern:
