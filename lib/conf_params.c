@@ -536,8 +536,7 @@ const struct conf_param conf_params[] = {
 	PARAM("inet_protocols", CONF_STR, "all", 0, 0, check_inet_protocols,
 	    "address families the SMTP client uses: all, ipv4, ipv6"),
 	PARAM("proxy_interfaces", CONF_LIST, "", 0, 0, check_addr_list,
-	    "addresses that reach this host's smtpd through a proxy or NAT: "
-	    "an MX host there is this host"),
+	    "addresses reaching this host's smtpd by proxy or NAT (MX loops)"),
 	PARAM("smtp_mx_address_limit", CONF_INT, "5", 1, 64, NULL,
 	    "most addresses (of all MX hosts) tried for one delivery"),
 	PARAM("smtp_mx_session_limit", CONF_INT, "2", 1, 64, NULL,

@@ -224,7 +224,8 @@ host(const uint8_t *data, size_t size)
 	len = strlen(buf);
 	if (len == 0 || len > DNS_NAME_MAX || buf[len - 1] == '.')
 		abort();
-	host_shape(buf, len, 0);
+	/* dns_host_ok takes "_" (lib/dns.h). */
+	host_shape(buf, len, HOSTNAME_UNDERSCORE);
 }
 
 int
