@@ -359,9 +359,10 @@ class DovecotDownTest(AuthTestBase):
 
 
 class FakeAuth:
-    """A scripted auth server on a unix socket: for each connection, the
-    handshake (VERSION, MECH PLAIN, DONE), then, per AUTH request read,
-    the next answer of the script (a list of bytes; None closes)."""
+    """A scripted auth server on a unix socket: for its one connection,
+    the handshake (VERSION, MECH PLAIN, DONE), then, per AUTH or CONT
+    request read, the next answer of the script (a list of bytes; None,
+    or the end of the script, closes the connection)."""
 
     def __init__(self, path, answers, handshake=None):
         self.path = path
@@ -389,7 +390,7 @@ class FakeAuth:
             try:
                 conn.sendall(self.handshake)
                 buf = b""
-                while self.answers:
+                while True:
                     while b"\n" not in buf:
                         data = conn.recv(4096)
                         if not data:
@@ -399,7 +400,7 @@ class FakeAuth:
                     self.requests.append(line)
                     if not line.startswith((b"AUTH\t", b"CONT\t")):
                         continue
-                    ans = self.answers.pop(0)
+                    ans = self.answers.pop(0) if self.answers else None
                     if ans is None:
                         return
                     conn.sendall(ans)
