@@ -7,7 +7,6 @@ before, the error limit, STARTTLS forgetting AUTH, the log lines (user,
 never the password) and the Received: header's ESMTPSA / ESMTPA."""
 import base64
 import os
-import re
 import shutil
 import smtplib
 import socket
@@ -17,22 +16,16 @@ import threading
 import unittest
 
 import dovecot_fixture
-import qfile_reader
+import test_starttls
 import tls_certs
-from tern_fixture import (HELO, QUEUED_RE, RawClient, Tern, free_port,
-                          wait_for)
+from tern_fixture import HELO, RawClient, Tern, free_port, wait_for
 
 MYHOSTNAME = tls_certs.HOSTNAME
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 PASSWORDS = {"alice": "Wonder-land-77", "bob": "b0b-s3cret"}
 LOCAL_RCPT = "terntest@localhost"
 REMOTE_RCPT = "someone@remote.example"
-MESSAGE = (b"From: Alice <alice@example.test>\r\n"
-           b"To: Someone <someone@remote.example>\r\n"
-           b"Subject: AUTH integration test\r\n"
-           b"Message-ID: <auth@example.test>\r\n"
-           b"\r\n"
-           b"Submitted after SMTP AUTH.\r\n")
+MESSAGE = test_starttls.MESSAGE
 
 CERTS = None
 DOVECOT = None
@@ -147,31 +140,11 @@ class AuthTestBase(unittest.TestCase):
     def auth_line(self, ehlo):
         return [l for l in ehlo.lines[1:] if l.startswith("AUTH")]
 
-    def send_message(self, c, rcpt=REMOTE_RCPT):
-        self.assert_reply(c.cmd("MAIL FROM:<alice@example.test>"), 250,
-                          "2.1.0")
-        self.assert_reply(c.cmd("RCPT TO:<%s>" % rcpt), 250, "2.1.5")
-        self.assertEqual(c.cmd("DATA").code, 354)
-        c.send(MESSAGE + b".\r\n")
-        r = c.reply()
-        self.assertEqual(r.code, 250, r)
-        m = QUEUED_RE.match(r.text)
-        self.assertIsNotNone(m, r)
-        return m.group(1)
-
-    def received(self, qid):
-        q = qfile_reader.read(os.path.join(self.t.spool, "incoming", qid))
-        hdr, rest = q.first_field_and_rest()
-        self.assertEqual(rest, MESSAGE)
-        self.assertTrue(hdr.startswith(b"Received: "), hdr)
-        return re.sub(rb"\r\n[ \t]+", b" ", hdr).decode("utf-8", "replace")
-
-    def wait_log(self, pattern, timeout=10):
-        m = wait_for(lambda: re.search(pattern, self.t.log()),
-                     timeout=timeout)
-        self.assertTrue(m, "no %r in the maillog:\n%s" % (
-            pattern, self.t.log()[-4000:]))
-        return m
+    # The same steps as test_starttls's (MAIL, RCPT, DATA; the queue
+    # file's Received:; waiting for a log line).
+    send_message = test_starttls.TlsTestBase.send_message
+    received = test_starttls.TlsTestBase.received
+    wait_log = test_starttls.TlsTestBase.wait_log
 
 
 class AuthTest(AuthTestBase):
@@ -181,7 +154,7 @@ class AuthTest(AuthTestBase):
         self.assertEqual(self.auth_line(self.ehlo), ["AUTH PLAIN LOGIN"])
         r = c.cmd("AUTH PLAIN " + plain("alice", PASSWORDS["alice"]))
         self.assert_reply(r, 235, "2.7.0")
-        qid = self.send_message(c)
+        qid = self.send_message(c, REMOTE_RCPT)
         self.assertIn(" with ESMTPSA ", self.received(qid))
         self.wait_log(r"auth from [^ ]*\[127\.0\.0\.1\]: sasl_method=PLAIN, "
                       r"sasl_username=alice")
@@ -284,7 +257,7 @@ class AuthTest(AuthTestBase):
         self.assertEqual(self.auth_line(self.ehlo), ["AUTH PLAIN LOGIN"])
         self.assert_reply(c.cmd("AUTH PLAIN " + plain(
             "alice", PASSWORDS["alice"])), 235, "2.7.0")
-        qid = self.send_message(c)
+        qid = self.send_message(c, REMOTE_RCPT)
         self.assertIn(" with ESMTPA ", self.received(qid))
 
     def test_starttls_forgets_auth(self):
