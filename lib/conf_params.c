@@ -202,6 +202,16 @@ check_tls_level(const char *v, const char **err_r)
 	return -1;
 }
 
+/* The SMTP AUTH back ends smtpd knows. */
+static int
+check_sasl_type(const char *v, const char **err_r)
+{
+	if (strcmp(v, "dovecot") == 0)
+		return 0;
+	*err_r = "expected dovecot";
+	return -1;
+}
+
 /* The SMTP client's levels (lib/tls_policy.h). */
 static int
 check_smtp_tls_level(const char *v, const char **err_r)
@@ -365,6 +375,12 @@ const struct conf_param conf_params[] = {
 	    "bare LF or CR in DATA: reject (550 5.5.2) or normalize to CRLF"),
 	PARAM("smtpd_peername_lookup", CONF_BOOL, "yes", 0, 0, NULL,
 	    "look up (and forward-confirm) the client's host name"),
+	PARAM("smtpd_sasl_auth_enable", CONF_BOOL, "no", 0, 0, NULL,
+	    "offer SMTP AUTH (RFC 4954) through smtpd_sasl_type"),
+	PARAM("smtpd_sasl_type", CONF_STR, "dovecot", 0, 0, check_sasl_type,
+	    "SMTP AUTH back end: dovecot (its auth-client protocol)"),
+	PARAM("smtpd_sasl_path", CONF_STR, "private/auth", 0, 0, NULL,
+	    "auth server socket: relative to queue_directory, or absolute"),
 	PARAM("disable_vrfy_command", CONF_BOOL, "yes", 0, 0, NULL,
 	    "answer VRFY with 252 instead of checking the address"),
 	PARAM("relay_domains", CONF_LIST, "", 0, 0, NULL,
@@ -490,6 +506,8 @@ const struct conf_param conf_params[] = {
 	    "ask the client for a certificate and log its fingerprint"),
 	PARAM("smtpd_tls_wrappermode", CONF_BOOL, "no", 0, 0, NULL,
 	    "implicit TLS before the greeting (set per service with -o)"),
+	PARAM("smtpd_tls_auth_only", CONF_BOOL, "yes", 0, 0, NULL,
+	    "advertise and accept SMTP AUTH only inside TLS"),
 	PARAM("smtpd_starttls_timeout", CONF_TIME, "300s", 1, 3600, NULL,
 	    "longest TLS handshake, and longest wait for tlsproxy to be ready"),
 

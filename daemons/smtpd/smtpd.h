@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "lineio.h"
+#include "sasl.h"
 #include "smtpcmd.h"
 
 struct conf;
@@ -99,6 +100,18 @@ struct smtpd_session {
 	unsigned	 counts[CNT_MAX][2];	/* [ok, bad] per command */
 
 	struct match_nets *mynetworks;
+
+	/* SMTP AUTH (smtpd_auth.c). */
+	bool		 auth_enable;		/* smtpd_sasl_auth_enable */
+	bool		 auth_tls_only;		/* smtpd_tls_auth_only */
+	int		 auth_fd;		/* Dovecot's auth socket, or -1 */
+	struct lineio	 auth_in;		/* its lines, when auth_fd != -1 */
+	unsigned long	 auth_id;		/* last AUTH request ID */
+	char		 auth_lip[64];		/* our address, for lip= */
+	char		 auth_mechs[SASL_MECHS_MAX][SASL_MECH_MAX + 1];
+	size_t		 nauth_mechs;
+	char		 sasl_method[SASL_MECH_MAX + 1];	/* "PLAIN" */
+	char		 sasl_user[4 * SASL_USER_MAX + 1];	/* "" before AUTH */
 };
 
 /* smtpd_io.c */
@@ -106,6 +119,9 @@ void	smtpd_reply(struct smtpd_session *, int code, const char *enh,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	smtpd_reply_more(struct smtpd_session *, int code, const char *enh,
 	    const char *text);
+/* smtpd_reply_line -- "code text" of any length (a 334 challenge). */
+void	smtpd_reply_line(struct smtpd_session *, int code, const char *text,
+	    size_t len);
 int	smtpd_flush(struct smtpd_session *);
 void	smtpd_error_delay(struct smtpd_session *);
 /* smtpd_dial -- connect to queue_directory/private/<service>; fd or -1. */
@@ -150,6 +166,20 @@ void	smtpd_cmd_bdat(struct smtpd_session *, const struct smtpcmd *);
  * s->quit and s->dead are set).
  */
 int	smtpd_tls_start(struct smtpd_session *, bool wrapper);
+
+/* smtpd_auth.c */
+/* smtpd_auth_init -- read the AUTH parameters; before any TLS hand-off. */
+void	smtpd_auth_init(struct smtpd_session *);
+/*
+ * smtpd_auth_ehlo -- the "250-AUTH mechs" line of EHLO, when AUTH is
+ * enabled, allowed here (TLS or not smtpd_tls_auth_only) and the auth
+ * server answers with at least one mechanism; else nothing.
+ */
+void	smtpd_auth_ehlo(struct smtpd_session *);
+void	smtpd_cmd_auth(struct smtpd_session *, const struct smtpcmd *);
+/* smtpd_auth_reset -- forget a successful AUTH (after STARTTLS). */
+void	smtpd_auth_reset(struct smtpd_session *);
+void	smtpd_auth_free(struct smtpd_session *);
 
 /* smtpd_cleanup.c */
 int	smtpd_cleanup_begin(struct smtpd_session *, int *code_r, char *enh,

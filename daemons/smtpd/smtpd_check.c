@@ -6,7 +6,8 @@
  * Process:  smtpd.
  * Policy:   not an open relay: mail for mydestination (local accounts),
  *           virtual_mailbox_domains and relay_domains is accepted from
- *           anyone; mail for anywhere else only from mynetworks.
+ *           anyone; mail for anywhere else only from mynetworks or
+ *           from a client that authenticated (SMTP AUTH).
  */
 #include "config.h"
 
@@ -102,7 +103,8 @@ smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
 			return -1;
 		}
 	}
-	if (in_list(s, "relay_domains", a->domain, true) || s->trusted)
+	if (in_list(s, "relay_domains", a->domain, true) || s->trusted ||
+	    s->sasl_user[0] != '\0')
 		return 0;
 	*code_r = 554;
 	*enh_r = "5.7.1";

@@ -158,7 +158,11 @@ smtpd_cleanup_begin(struct smtpd_session *s, int *code_r, char *enh,
 		return -1;
 	}
 	buf_init(&s->chunk, SMTPD_CHUNK_MAX);
-	log_info("%s: client=%s", s->qid, s->ident);
+	if (s->sasl_user[0] != '\0')
+		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s",
+		    s->qid, s->ident, s->sasl_method, s->sasl_user);
+	else
+		log_info("%s: client=%s", s->qid, s->ident);
 	return 0;
 fail:
 	log_warnx("cannot hand a message from %s to cleanup: %s", s->ident,

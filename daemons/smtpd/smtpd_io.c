@@ -66,6 +66,16 @@ smtpd_reply_more(struct smtpd_session *s, int code, const char *enh,
 	put(s, code, '-', enh, text);
 }
 
+void
+smtpd_reply_line(struct smtpd_session *s, int code, const char *text,
+    size_t len)
+{
+	if (s->out.len > SMTPD_OUT_MAX / 2)
+		(void)smtpd_flush(s);
+	if (buf_addf(&s->out, "%03d %.*s\r\n", code, (int)len, text) == -1)
+		s->quit = true;
+}
+
 /* Past the soft limit every error reply waits, to slow down a prober. */
 void
 smtpd_error_delay(struct smtpd_session *s)

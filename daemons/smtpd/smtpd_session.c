@@ -38,11 +38,17 @@ static const char *const count_names[CNT_MAX] = {
 const char *
 smtpd_proto(const struct smtpd_session *s)
 {
-	/* RFC 3848 and RFC 6531 names; "S" for TLS. */
+	bool auth = s->sasl_user[0] != '\0';
+
+	/* RFC 3848 and RFC 6531 names; "S" for TLS, "A" for AUTH. */
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->tls && auth)
+		return s->smtputf8 ? "UTF8SMTPSA" : "ESMTPSA";
 	if (s->tls)
 		return s->smtputf8 ? "UTF8SMTPS" : "ESMTPS";
+	if (auth)
+		return s->smtputf8 ? "UTF8SMTPA" : "ESMTPA";
 	return s->smtputf8 ? "UTF8SMTP" : "ESMTP";
 }
 
@@ -123,6 +129,7 @@ cmd_ehlo(struct smtpd_session *s, const struct smtpcmd *c)
 	smtpd_reply_more(s, 250, "", "DSN");
 	if (s->tls_offer && !s->tls)
 		smtpd_reply_more(s, 250, "", "STARTTLS");
+	smtpd_auth_ehlo(s);
 	smtpd_reply_more(s, 250, "", "SMTPUTF8");
 	smtpd_reply(s, 250, "", "CHUNKING");
 }
@@ -320,12 +327,6 @@ cmd_starttls(struct smtpd_session *s, const struct smtpcmd *c)
 		    "temporary reason");
 }
 
-static void
-cmd_auth(struct smtpd_session *s, const struct smtpcmd *c)
-{
-	smtpd_reply(s, 503, "5.5.1", "Error: authentication is not enabled");
-}
-
 static const struct {
 	enum smtpcmd_verb verb;
 	enum smtpd_count count;
@@ -344,7 +345,7 @@ static const struct {
 	{ SMTPCMD_VRFY,		CNT_VRFY,	cmd_vrfy },
 	{ SMTPCMD_EXPN,		CNT_EXPN,	cmd_expn },
 	{ SMTPCMD_STARTTLS,	CNT_STARTTLS,	cmd_starttls },
-	{ SMTPCMD_AUTH,		CNT_AUTH,	cmd_auth },
+	{ SMTPCMD_AUTH,		CNT_AUTH,	smtpd_cmd_auth },
 };
 
 static void
@@ -442,6 +443,7 @@ session_init(struct smtpd_session *s, const struct service_ctx *ctx, int fd)
 	size_t n, bad;
 
 	memset(s, 0, sizeof(*s));
+	s->auth_fd = -1;
 	s->conf = conf;
 	s->fd = fd;
 	s->cleanup = -1;
@@ -482,6 +484,7 @@ session_init(struct smtpd_session *s, const struct service_ctx *ctx, int fd)
 	}
 	s->trusted = match_nets_contains(s->mynetworks,
 	    (struct sockaddr *)&s->peer);
+	smtpd_auth_init(s);
 	return 0;
 }
 
@@ -489,6 +492,7 @@ static void
 session_free(struct smtpd_session *s)
 {
 	smtpd_cleanup_abort(s);
+	smtpd_auth_free(s);
 	if (s->mynetworks != NULL) {
 		match_nets_free(s->mynetworks);
 		free(s->mynetworks);

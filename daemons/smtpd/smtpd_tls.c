@@ -126,6 +126,7 @@ static void
 forget_session(struct smtpd_session *s)
 {
 	smtpd_txn_reset(s);
+	smtpd_auth_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	s->ext = 0;

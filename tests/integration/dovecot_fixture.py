@@ -8,7 +8,10 @@ users file (passwd-file: user, password, uid, gid, home) and the homes
 with their Maildirs all live there, under a unique instance_name.  It
 listens for LMTP on a unix socket in that directory (mode 0666, so that
 Tern's unprivileged lmtp client can connect) and on 127.0.0.1 at a high
-port.  Nothing under /etc/dovecot, /run/dovecot or /var/lib/dovecot is
+port.  With auth=True it also listens with an auth-client socket
+(`auth_socket`, mode 0666, Dovecot's "service auth" unix_listener) for
+SMTP AUTH tests, with PLAIN and LOGIN and the users' passwords as given
+in `passwords` (stored {PLAIN} in the passwd-file).  Nothing under /etc/dovecot, /run/dovecot or /var/lib/dovecot is
 read or written, and no system service is started or stopped.
 
 As root, the mailboxes belong to the tests' unprivileged account
@@ -36,9 +39,11 @@ def available():
 
 
 class Dovecot:
-    """One Dovecot instance with LMTP only; users get Maildirs."""
+    """One Dovecot instance with LMTP (and, with auth=True, an
+    auth-client socket); users get Maildirs."""
 
-    def __init__(self, users=("alice", "bob", "carol")):
+    def __init__(self, users=("alice", "bob", "carol"), auth=False,
+                 passwords=None):
         self.dir = tempfile.mkdtemp(prefix="tern-dovecot-")
         # Dovecot's unprivileged processes must reach base_dir in here.
         os.chmod(self.dir, 0o755)
@@ -48,6 +53,9 @@ class Dovecot:
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.conf = os.path.join(self.dir, "dovecot.conf")
         self.socket = os.path.join(self.dir, "lmtp")
+        self.auth = auth
+        self.auth_socket = os.path.join(self.dir, "auth-client")
+        self.passwords = dict(passwords or {})
         self.port = free_port()
         self.users = list(users)
         self.proc = None
@@ -63,8 +71,9 @@ class Dovecot:
             home = self.home(u)
             os.makedirs(home)
             os.chown(home, self.uid, self.gid)
-            lines.append("%s:{PLAIN}unused:%d:%d::%s::" %
-                         (u, self.uid, self.gid, home))
+            lines.append("%s:{PLAIN}%s:%d:%d::%s::" %
+                         (u, self.passwords.get(u, "unused"), self.uid,
+                          self.gid, home))
         self.passwd = os.path.join(self.dir, "users")
         with open(self.passwd, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -112,10 +121,23 @@ service lmtp {
     port = %(port)d
   }
 }
-""" % {"name": os.path.basename(self.dir), "base": self.base,
+%(auth)s""" % {"name": os.path.basename(self.dir), "base": self.base,
        "state": self.state, "log": self.log_path, "hostname": HOSTNAME,
        "domain": DOMAIN, "passwd": self.passwd, "socket": self.socket,
-       "port": self.port, "own": own_users}
+       "port": self.port, "own": own_users, "auth": self.auth_config()}
+
+    def auth_config(self):
+        if not self.auth:
+            return ""
+        return """auth_mechanisms = plain login
+disable_plaintext_auth = no
+auth_failure_delay = 0
+service auth {
+  unix_listener %s {
+    mode = 0666
+  }
+}
+""" % self.auth_socket
 
     # ---- running ---------------------------------------------------------
     def start(self, timeout=20.0):
@@ -133,6 +155,8 @@ service lmtp {
             raise AssertionError("dovecot exited (%d):\n%s%s" % (
                 self.proc.returncode, self.log(), self.stderr()))
         if not os.path.exists(self.socket):
+            return False
+        if self.auth and not os.path.exists(self.auth_socket):
             return False
         try:
             with socket.create_connection(("127.0.0.1", self.port),
