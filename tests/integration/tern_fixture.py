@@ -440,3 +440,29 @@ def remove_user(name):
         if r.returncode == 0:
             return
         time.sleep(0.25)
+
+
+class ModuleAccount:
+    """A throwaway account for a whole test module, as root (None
+    otherwise): create() in setUpModule, remove() in tearDownModule.
+    Its home is in a temporary directory of its own."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.pw = None
+        self.home = None
+
+    def create(self):
+        if not IS_ROOT:
+            return None
+        self.home = tempfile.mkdtemp(prefix="tern-%s-home-" % self.prefix)
+        os.chmod(self.home, 0o755)
+        name = "%s%d" % (self.prefix, os.getpid() % 100000)
+        self.pw = make_user(name, os.path.join(self.home, name))
+        return self.pw
+
+    def remove(self):
+        if self.pw is not None:
+            remove_user(self.pw.pw_name)
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)

@@ -16,11 +16,8 @@ a configuration a user could have written."""
 import os
 import pwd
 import re
-import shutil
 import stat
 import subprocess
-import tempfile
-import time
 import unittest
 
 import tern_fixture
@@ -39,25 +36,17 @@ SERVICES = ("cleanup unix private/cleanup y n 20 0 - cleanup\n"
             "pickup unix public/pickup y n 1 1 - pickup\n")
 USERS = ("alice", "bob", "carol", "dave")
 
+ACCOUNTS = tern_fixture.ModuleAccount("tsm")
 ACCOUNT = None          # a throwaway local user (root only)
-HOME = None
 
 
 def setUpModule():
-    global ACCOUNT, HOME
-    if not IS_ROOT:
-        return
-    HOME = tempfile.mkdtemp(prefix="tern-sendmail-home-")
-    os.chmod(HOME, 0o755)
-    name = "tsm%d" % (os.getpid() % 100000)
-    ACCOUNT = tern_fixture.make_user(name, os.path.join(HOME, name))
+    global ACCOUNT
+    ACCOUNT = ACCOUNTS.create()
 
 
 def tearDownModule():
-    if ACCOUNT is not None:
-        tern_fixture.remove_user(ACCOUNT.pw_name)
-    if HOME is not None:
-        shutil.rmtree(HOME, ignore_errors=True)
+    ACCOUNTS.remove()
 
 
 def vaddr(user):
@@ -488,7 +477,7 @@ class Sendmail(unittest.TestCase):
     @unittest.skipUnless(IS_ROOT, "needs root for another account")
     def test_terndrop_untrusted_config(self):
         """A tern.conf the caller owns is refused by the setgid program."""
-        etc = os.path.join(HOME, ACCOUNT.pw_name, "etc")
+        etc = os.path.join(ACCOUNT.pw_dir, "etc")
         os.makedirs(etc, exist_ok=True)
         os.chown(etc, ACCOUNT.pw_uid, ACCOUNT.pw_gid)
         conf = os.path.join(etc, "tern.conf")

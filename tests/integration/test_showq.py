@@ -14,11 +14,8 @@ line.  Run by an ordinary user (everything is that user's), terndrop -q
 and the socket give the same listing as ternctl."""
 import json
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
-import time
 import unittest
 
 import tern_fixture
@@ -28,25 +25,17 @@ from tern_fixture import IS_ROOT, Tern, wait_for
 SERVICES = "showq unix public/showq y n - 0 - showq\n"
 REASON = "connect to mx.remote.example: Connection refused"
 
+ACCOUNTS = tern_fixture.ModuleAccount("tsq")
 ACCOUNT = None          # a throwaway local user (root only)
-HOME = None
 
 
 def setUpModule():
-    global ACCOUNT, HOME
-    if not IS_ROOT:
-        return
-    HOME = tempfile.mkdtemp(prefix="tern-showq-home-")
-    os.chmod(HOME, 0o755)
-    name = "tsq%d" % (os.getpid() % 100000)
-    ACCOUNT = tern_fixture.make_user(name, os.path.join(HOME, name))
+    global ACCOUNT
+    ACCOUNT = ACCOUNTS.create()
 
 
 def tearDownModule():
-    if ACCOUNT is not None:
-        tern_fixture.remove_user(ACCOUNT.pw_name)
-    if HOME is not None:
-        shutil.rmtree(HOME, ignore_errors=True)
+    ACCOUNTS.remove()
 
 
 class ShowqBase(unittest.TestCase):
