@@ -229,9 +229,12 @@ class QmgrScaleTest(unittest.TestCase):
         if not sanitized():
             self.assertLessEqual(top, base + RSS_SLACK, samples)
         # qmgr_message_active_limit held, and reached: the agent is
-        # slower than the scans.
+        # slower than the scans.  Not in a sanitizer build, where qmgr's
+        # own scans slow down as much as the agent (one run filled
+        # active/ to 452 of 1000 only): there the limit must only hold.
         self.assertLessEqual(most_active, ACTIVE_LIMIT)
-        self.assertGreater(most_active, ACTIVE_LIMIT // 2)
+        if not sanitized():
+            self.assertGreater(most_active, ACTIVE_LIMIT // 2)
 
         # Every message went through, once.
         log = self.t.log()
